@@ -1,0 +1,140 @@
+import { homedir } from "node:os";
+import { join } from "node:path";
+
+/** The release version, the same string on every surface (SPEC preamble). */
+export const VERSION = "1.1.0";
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** Every setting of SPEC §2, resolved once; frozen so nothing mutates it after start-up. */
+export interface Config {
+  readonly dataDir: string;
+  readonly host: string;
+  readonly port: number;
+  readonly logLevel: LogLevel;
+  readonly maxText: number;
+  readonly maxWait: number;
+  readonly maxHistory: number;
+  /** Retention per room; 0 = unlimited. */
+  readonly maxMessagesPerRoom: number;
+  readonly onlineWindow: number;
+  /** Idle safety valve in seconds; 0 disables it. */
+  readonly maxIdleSeconds: number;
+  readonly rateMax: number;
+  readonly rateWindow: number;
+  readonly maxRooms: number;
+  readonly maxCodes: number;
+  readonly hashCodes: boolean;
+  readonly corsOrigins: readonly string[];
+  readonly docs: boolean;
+  /** The configured floor; see `bodyCap` for what is enforced. */
+  readonly maxBodyBytes: number;
+  /** Effective body cap = max(MAX_BODY_BYTES, 12 × MAX_TEXT + 4096) (SPEC §1.1). */
+  readonly bodyCap: number;
+  readonly maxAudit: number;
+  readonly authFailMax: number;
+  /** How the CLI should print: plain when CI or NO_COLOR is set, or stdout is not a TTY. */
+  readonly plainOutput: boolean;
+}
+
+/** Flags that override the environment (SPEC §2 precedence). */
+export interface ConfigFlags {
+  host?: string;
+  port?: number | string;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  /** One line per setting that did not parse and fell back to its default. */
+  warnings: string[];
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Seconds a long-poll may park at most, whatever MAX_WAIT says (the HTTP server's timeout cap is 255 s). */
+export const MAX_WAIT_CEILING = 240;
+
+/** Reads SPEC §2's variables from `env` (default: the process environment) and applies flags. */
+export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): LoadedConfig {
+  const warnings: string[] = [];
+  const read = (key: string): string | undefined => {
+    const raw = env[key];
+    return raw === undefined || raw.trim() === "" ? undefined : raw.trim();
+  };
+  const int = (key: string, fallback: number, min: number): number => {
+    const raw = read(key);
+    if (raw === undefined) return fallback;
+    const n = /^-?[0-9]+$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < min) {
+      warnings.push(`${key}=${JSON.stringify(raw.slice(0, 40))} is not a whole number >= ${min}; using ${fallback}`);
+      return fallback;
+    }
+    return n;
+  };
+  const float = (key: string, fallback: number, min: number): number => {
+    const raw = read(key);
+    if (raw === undefined) return fallback;
+    const n = /^[0-9]+(\.[0-9]+)?$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!Number.isFinite(n) || n < min) {
+      warnings.push(`${key}=${JSON.stringify(raw.slice(0, 40))} is not a number >= ${min}; using ${fallback}`);
+      return fallback;
+    }
+    return n;
+  };
+  const bool = (key: string, fallback: boolean): boolean => {
+    const raw = read(key);
+    return raw === undefined ? fallback : ["1", "true", "yes", "on"].includes(raw.toLowerCase());
+  };
+  // Retention accepts 0 and negatives (= unlimited), so it has no minimum.
+  const retention = int("ARGYBARGY_MAX_MESSAGES_PER_ROOM", 2000, Number.MIN_SAFE_INTEGER);
+
+  let maxWait = int("ARGYBARGY_MAX_WAIT", 25, 0);
+  if (maxWait > MAX_WAIT_CEILING) {
+    warnings.push(`ARGYBARGY_MAX_WAIT=${maxWait} is above ${MAX_WAIT_CEILING}; using ${MAX_WAIT_CEILING}`);
+    maxWait = MAX_WAIT_CEILING;
+  }
+  const maxText = int("ARGYBARGY_MAX_TEXT", 8000, 1);
+  const maxBodyBytes = int("ARGYBARGY_MAX_BODY_BYTES", 65536, 1024);
+
+  let port = int("ARGYBARGY_PORT", 8765, 0);
+  if (flags.port !== undefined) {
+    const p = Number(flags.port);
+    if (!Number.isInteger(p) || p < 0 || p > 65535) throw new Error(`--port must be a whole number from 0 to 65535, got ${JSON.stringify(String(flags.port))}`);
+    port = p;
+  }
+
+  const config: Config = Object.freeze({
+    dataDir: read("ARGYBARGY_DATA") ?? join(homedir(), ".argybargy"),
+    host: flags.host?.trim() || read("ARGYBARGY_HOST") || "127.0.0.1",
+    port,
+    logLevel: parseLogLevel(read("ARGYBARGY_LOG_LEVEL")),
+    maxText,
+    maxWait,
+    maxHistory: int("ARGYBARGY_MAX_HISTORY", 500, 1),
+    maxMessagesPerRoom: Math.max(0, retention),
+    onlineWindow: int("ARGYBARGY_ONLINE_WINDOW", 60, 0),
+    maxIdleSeconds: int("ARGYBARGY_MAX_IDLE_SECONDS", 1800, 0),
+    rateMax: int("ARGYBARGY_RATE_MAX", 10, 0),
+    rateWindow: float("ARGYBARGY_RATE_WINDOW", 10, 0),
+    maxRooms: int("ARGYBARGY_MAX_ROOMS", 0, 0),
+    maxCodes: int("ARGYBARGY_MAX_CODES", 0, 0),
+    hashCodes: bool("ARGYBARGY_HASH_CODES", true),
+    corsOrigins: Object.freeze((env.ARGYBARGY_CORS_ORIGINS ?? "").split(",").map((s) => s.trim()).filter(Boolean)),
+    docs: bool("ARGYBARGY_DOCS", true),
+    maxBodyBytes,
+    bodyCap: Math.max(maxBodyBytes, 12 * maxText + 4096),
+    maxAudit: int("ARGYBARGY_MAX_AUDIT", 10000, 0),
+    authFailMax: int("ARGYBARGY_AUTH_FAIL_MAX", 20, 0),
+    plainOutput: Boolean(env.CI || env.NO_COLOR || env.TERM === "dumb") || !process.stdout.isTTY,
+  });
+  return { config, warnings };
+}
+
+function parseLogLevel(raw: string | undefined): LogLevel {
+  switch (raw?.toLowerCase()) {
+    case "debug": return "debug";
+    case "warn": case "warning": return "warn";
+    case "error": case "critical": return "error";
+    default: return "info";
+  }
+}

@@ -1,0 +1,15 @@
+import type { Bus } from "./types.ts";
+
+/** The in-process Bus: "room X changed" goes straight to this process's listeners. */
+export class LocalBus implements Bus {
+  private readonly listeners = new Set<(room: string) => void>();
+
+  roomChanged(room: string): void {
+    for (const listener of this.listeners) listener(room);
+  }
+
+  subscribe(listener: (room: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}

@@ -1,0 +1,172 @@
+import { issueCode, revokeCodes } from "./access.ts";
+import { newSecret } from "./codes.ts";
+import { invalid } from "./errors.ts";
+import { instruction } from "./onboarding.ts";
+import { buildRoster } from "./questions.ts";
+import { CHANGES_KEY } from "./changes.ts";
+import type { ReadMessage, Relay } from "./relay.ts";
+import type { AccessCode, Message, RoomStatus, RoomSummary } from "./types.ts";
+import { checkName, checkSenderName, checkText, NAME_MAX, optionalString, requireObject } from "./validate.ts";
+
+/** Rows of `/admin/state` `messages` (SPEC §6.1) and of the inbox. */
+export const STATE_PAGE = 60;
+export const WAITING_MAX = 50;
+
+/** Persists a regenerated admin token (the data dir's `admin.token`). */
+export interface TokenFile {
+  save(token: string): void;
+}
+
+export type WaitingMessage = ReadMessage & { waitingSeconds: number };
+
+export interface OperatorState {
+  peers: Record<string, { name: string; online: boolean; secondsSinceSeen: number }[]>;
+  roster: ReturnType<typeof buildRoster>;
+  codes: AccessCode[];
+  room: string | null;
+  rooms: (RoomSummary & { secondsSinceLast: number; status: RoomStatus })[];
+  roomStatus: RoomStatus[];
+  waiting: WaitingMessage[];
+  messages: ReadMessage[];
+}
+
+const round1 = (seconds: number) => Math.round(Math.max(0, seconds) * 10) / 10;
+
+/** The operator's actions (SPEC §6): speak, invite, revoke, close/reopen, observe. */
+export class Operator {
+  constructor(private readonly relay: Relay, private readonly tokenFile: TokenFile) {}
+
+  private get now(): number {
+    return this.relay.clock.now();
+  }
+
+  /** `POST /admin/say`: allowed in closed rooms, no rate limit, no room quota. */
+  async say(body: unknown): Promise<Message> {
+    const b = requireObject(body);
+    const text = checkText(b.text, this.relay.limits.maxText);
+    const room = b.room === undefined ? "default" : checkName(b.room, "room");
+    const sender = b.sender === undefined ? "operator" : checkSenderName(b.sender);
+    const { to, expectsReply } = await this.relay.addressing(room, b.to, b.expects_reply);
+    const message = await this.relay.commit({ room, from: sender, to, text, expectsReply }, false, 0);
+    await this.relay.touch(room, sender, false);
+    await this.relay.audit("say", sender, room, `-> ${to}`);
+    return message;
+  }
+
+  /** `POST /admin/invite`: mints a code (plaintext shown once) with a pasteable instruction. */
+  async invite(body: unknown, publicUrl: string) {
+    const b = requireObject(body);
+    const { code, row } = await issueCode(this.relay.store, b as never, {
+      nowMs: this.now, hashCodes: this.relay.limits.hashCodes, maxCodes: this.relay.limits.maxCodes,
+    });
+    await this.relay.audit("invite", "admin", row.room, row.name);
+    return { code, row, url: publicUrl, instruction: instruction(publicUrl, code, this.relay.limits) };
+  }
+
+  /** `POST /admin/revoke`: deletes by name or code value; the audit shows a matched code masked. */
+  async revoke(body: unknown): Promise<number> {
+    const b = requireObject(body);
+    const { revoked, shown, room } = await revokeCodes(this.relay.store, b.target, b.room);
+    await this.relay.audit("revoke", "admin", room ?? "", `${shown} (${revoked})`);
+    return revoked;
+  }
+
+  /** Close or reopen a room; wakes every parked poll of it (SPEC §6.8). */
+  async setRoomOpen(roomIn: string, open: boolean, body: unknown): Promise<RoomStatus> {
+    const room = checkName(roomIn, "room");
+    const by = parseBy(body);
+    const status: RoomStatus = open
+      ? { name: room, status: "open", closedAtMs: null, closedBy: null }
+      : { name: room, status: "closed", closedAtMs: this.now, closedBy: by };
+    await this.relay.setRoomStatus(status);
+    await this.relay.audit(open ? "room_reopen" : "room_close", by, room, open ? "" : new Date(status.closedAtMs!).toISOString());
+    return status;
+  }
+
+  /** `POST /admin/regenerate-token`: the old token fails from the next request on. */
+  async regenerateToken(): Promise<string> {
+    const token = newSecret();
+    this.tokenFile.save(token);
+    this.relay.adminToken = token;
+    await this.relay.audit("regenerate_admin_token", "admin", "", "");
+    this.relay.emit({ kind: "token_regenerated" });
+    return token;
+  }
+
+  /** `GET /admin/state` (SPEC §6.1), from indexed queries and aggregates only. */
+  async state(roomIn: string | undefined, before: number | null): Promise<OperatorState> {
+    const room = roomIn === undefined || roomIn === "" ? null : checkName(roomIn, "room");
+    if (before !== null && room === null) throw invalid("before", "before needs room.");
+    const { store, presence } = this.relay;
+    const now = this.now;
+    const [codes, posters, summaries, statuses, waitingRows, recent] = await Promise.all([
+      store.listCodes(), store.listPosters(), store.listRoomSummaries(), store.listRoomStatuses(),
+      store.waiting(WAITING_MAX), store.adminMessages(room, before, STATE_PAGE),
+    ]);
+    const entries = presence.list();
+    const isOnline = (e: (typeof entries)[number]) => presence.isOnline(e, now);
+    const peers: OperatorState["peers"] = {};
+    for (const e of [...entries].sort((a, b) => cmp(a.room, b.room) || cmp(a.name, b.name))) {
+      (peers[e.room] ??= []).push({ name: e.name, online: isOnline(e), secondsSinceSeen: round1((now - e.seenMs) / 1000) });
+    }
+    const statusOf = new Map(statuses.map((s) => [s.name, s]));
+    const rooms = summaries
+      .map((s) => ({ ...s, secondsSinceLast: round1((now - s.lastTsMs) / 1000), status: statusOf.get(s.room) ?? openStatus(s.room) }))
+      .sort((a, b) => a.secondsSinceLast - b.secondsSinceLast || cmp(a.room, b.room));
+    const waiting = (await this.resolveAcrossRooms(waitingRows)).map((m) => ({ ...m, waitingSeconds: round1((now - m.tsMs) / 1000) }));
+    return {
+      peers, roster: buildRoster(entries, posters, codes, now, isOnline), codes, room, rooms, roomStatus: statuses,
+      waiting, messages: await this.resolveAcrossRooms(recent),
+    };
+  }
+
+  private async resolveAcrossRooms(messages: Message[]): Promise<ReadMessage[]> {
+    const byRoom = new Map<string, Message[]>();
+    for (const m of messages) (byRoom.get(m.room) ?? byRoom.set(m.room, []).get(m.room)!).push(m);
+    const resolved = new Map<Message, ReadMessage>();
+    for (const [room, list] of byRoom) {
+      const out = await this.relay.resolve(room, list);
+      list.forEach((m, i) => resolved.set(m, out[i]!));
+    }
+    return messages.map((m) => resolved.get(m)!);
+  }
+
+  /** `GET /admin/stats`. */
+  async stats(startedMs: number) {
+    const { store, presence } = this.relay;
+    const now = this.now;
+    const [codes, messages, rooms] = await Promise.all([store.countCodes(), store.countMessages(), store.listRoomSummaries()]);
+    return {
+      uptimeSeconds: Math.floor((now - startedMs) / 1000),
+      onlinePeers: presence.list().filter((e) => presence.isOnline(e, now)).length,
+      codes, messages, rooms: rooms.length,
+    };
+  }
+
+  /** `GET /admin/changes` (SPEC §6.9): parks until the change counter passes `since`. Null when the client left. */
+  async changes(since: number, waitSeconds: number, signal?: AbortSignal): Promise<{ cursor: number; changed: boolean; rooms: string[] } | null> {
+    const { changes, waiters, limits } = this.relay;
+    const deadline = this.now + Math.min(waitSeconds, limits.maxWait) * 1000;
+    for (;;) {
+      const generation = waiters.generation(CHANGES_KEY);
+      // A cursor ahead of ours comes from before a restart: answer at once so the client resyncs.
+      if (changes.cursor !== since || this.now >= deadline || this.relay.isClosing) {
+        const changed = changes.cursor !== since;
+        return { cursor: changes.cursor, changed, rooms: changed ? changes.roomsSince(since) : [] };
+      }
+      if ((await waiters.park(CHANGES_KEY, generation, deadline - this.now, signal)) === "aborted") return null;
+    }
+  }
+}
+
+function parseBy(body: unknown): string {
+  if (body === undefined || body === null) return "operator";
+  const b = requireObject(body);
+  const raw = optionalString(b.by, "by");
+  if (raw === undefined) return "operator";
+  if (raw.length < 1 || raw.length > NAME_MAX) throw invalid("by", `by must be 1-${NAME_MAX} characters.`);
+  return raw.trim() || "operator";
+}
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const openStatus = (name: string): RoomStatus => ({ name, status: "open", closedAtMs: null, closedBy: null });

@@ -1,0 +1,357 @@
+import { ChangeFeed } from "./changes.ts";
+import { hashCode, secretsEqual } from "./codes.ts";
+import { invalid, RelayError } from "./errors.ts";
+import { AuthThrottle, RateLimiter } from "./limits.ts";
+import { Presence } from "./presence.ts";
+import { memberList, needsParticipants, participantNames, resolveExpects } from "./questions.ts";
+import { RoomTails, TAIL_LENGTH } from "./tail.ts";
+import type { Agent, Bus, Clock, InsertMessageInput, Message, RoomSnapshot, RoomStatus, Store } from "./types.ts";
+import { checkText, NAME_MAX, requireObject, requireString } from "./validate.ts";
+import { Waiters } from "./waiters.ts";
+
+/** The settings the domain obeys; the CLI passes its Config, which has these fields. */
+export interface RelayLimits {
+  maxText: number; maxWait: number; maxHistory: number; maxMessagesPerRoom: number; onlineWindow: number;
+  maxIdleSeconds: number; rateMax: number; rateWindow: number; maxRooms: number; maxCodes: number;
+  hashCodes: boolean; maxAudit: number; authFailMax: number;
+}
+
+/** Something worth a log line; the adapters decide how to print it (the domain never logs). */
+export type RelayEvent =
+  | { kind: "connect"; room: string; name: string }
+  | { kind: "token_regenerated" };
+
+export interface RelayDeps {
+  store: Store;
+  bus: Bus;
+  clock: Clock;
+  limits: RelayLimits;
+  adminToken: string;
+  onEvent?: (event: RelayEvent) => void;
+}
+
+/** A message as read paths return it (SPEC §5.0). */
+export type ReadMessage = Message & { expectsReplyResolved: string };
+
+export interface PollBudget {
+  waitedSeconds: number; roomQuietSeconds: number; idleSeconds: number; maxIdleSeconds: number;
+  secondsLeft: number | null; shouldExit: boolean; reason: "room_closed" | "idle_timeout" | null;
+}
+
+export interface PollResult {
+  messages: ReadMessage[];
+  cursor: number;
+  room: RoomStatus;
+  budget: PollBudget;
+}
+
+export type ClaimResult = { won: true; claimedBy: string; seq: number } | { won: false; claimedBy: string; seq: number };
+
+const round1 = (seconds: number) => Math.round(Math.max(0, seconds) * 10) / 10;
+
+/**
+ * The relay: authentication, posting, long-poll reads, claims and history for agents
+ * (SPEC §5, §7). Operator actions live in Operator, which shares this instance's state.
+ */
+export class Relay {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly limits: RelayLimits;
+  readonly waiters = new Waiters();
+  readonly tails = new RoomTails();
+  readonly presence: Presence;
+  readonly changes: ChangeFeed;
+  readonly rate: RateLimiter;
+  readonly throttle: AuthThrottle;
+  private readonly bus: Bus;
+  private readonly onEvent: (event: RelayEvent) => void;
+  adminToken: string;
+  private closing = false;
+
+  constructor(deps: RelayDeps) {
+    this.store = deps.store;
+    this.clock = deps.clock;
+    this.limits = deps.limits;
+    this.bus = deps.bus;
+    this.adminToken = deps.adminToken;
+    this.onEvent = deps.onEvent ?? (() => {});
+    this.presence = new Presence(deps.limits.onlineWindow * 1000);
+    this.changes = new ChangeFeed(this.waiters);
+    this.rate = new RateLimiter(deps.limits.rateMax, deps.limits.rateWindow * 1000);
+    this.throttle = new AuthThrottle(deps.limits.authFailMax);
+    this.bus.subscribe((room) => this.waiters.bump(room));
+  }
+
+  emit(event: RelayEvent): void {
+    this.onEvent(event);
+  }
+
+  /** Resolves an `Authorization` header to its agent and touches presence. Throws 401, or 429 when throttled. */
+  async authenticate(header: string | null, ip: string): Promise<Agent> {
+    const code = parseBearer(header);
+    const found = code ? await this.store.findCode(hashCode(code)) : null;
+    const now = this.clock.now();
+    const valid = found && (found.hashed || secretsEqual(code!, found.stored)) && (found.expiresMs === null || now < found.expiresMs);
+    if (!valid) return this.authFailed(ip, false);
+    const agent: Agent = { name: found.name, room: found.room, capabilities: found.capabilities };
+    await this.touch(agent.room, agent.name, true, agent.capabilities);
+    return agent;
+  }
+
+  /** Checks `X-Admin-Token` in constant time. Throws 401, or 429 when throttled. */
+  async authenticateAdmin(token: string | null, ip: string): Promise<void> {
+    if (token === null || token === "" || !secretsEqual(token, this.adminToken)) await this.authFailed(ip, true);
+  }
+
+  private async authFailed(ip: string, admin: boolean): Promise<never> {
+    const now = this.clock.now();
+    const entry = this.throttle.fail(ip, now, admin);
+    if (admin) {
+      const detail = `ip=${ip} count=${entry.adminFailures}`;
+      if (entry.auditId === null) {
+        entry.auditId = await this.store.insertAudit({ tsMs: now, action: "admin_auth_failed", actor: "", room: "", detail }, this.limits.maxAudit);
+      } else {
+        await this.store.updateAuditDetail(entry.auditId, detail);
+      }
+      this.changes.bump();
+    }
+    if (this.throttle.isOver(entry)) {
+      const retry = this.throttle.retryAfter(entry, now);
+      throw new RelayError("rate_limited", `Too many failed authentications from your address; retry in ${retry} s.`, { retry_after: retry });
+    }
+    throw new RelayError("unauthorized", admin
+      ? "The admin token is missing or wrong: send it in the X-Admin-Token header (argybargy token prints it)."
+      : "A valid access code is needed in 'Authorization: Bearer <code>'; the operator of this relay hands out codes.");
+  }
+
+  /** Records (room, name) as seen; the first sight of an agent is audited as `connect`. */
+  async touch(room: string, name: string, audited: boolean, capabilities = ""): Promise<void> {
+    const change = this.presence.touch(room, name, this.clock.now());
+    if (!change) return;
+    if (change === "new" && audited) {
+      await this.audit("connect", name, room, capabilities);
+      this.emit({ kind: "connect", room, name });
+    } else {
+      this.changes.bump(room);
+    }
+  }
+
+  /** Appends an audit row (capped at MAX_AUDIT) and tells operator views. */
+  async audit(action: string, actor: string, room: string, detail: string): Promise<void> {
+    await this.store.insertAudit({ tsMs: this.clock.now(), action, actor, room, detail }, this.limits.maxAudit);
+    this.changes.bump(room || null);
+  }
+
+  /** `/peers`: presence of the caller's room, with each name's active capabilities. */
+  async peers(agent: Agent) {
+    const now = this.clock.now();
+    const codes = (await this.store.listCodes()).filter((c) => c.room === agent.room && (c.expiresMs === null || c.expiresMs > now));
+    return this.presence.list(agent.room)
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .map((e) => ({
+        name: e.name,
+        online: this.presence.isOnline(e, now),
+        secondsSinceSeen: round1((now - e.seenMs) / 1000),
+        capabilities: codes.find((c) => c.name === e.name)?.capabilities ?? "",
+      }));
+  }
+
+  /**
+   * Validates `to` and `expects_reply` against the room's members (SPEC §5.5) and returns the
+   * values to store. Throws 422 `invalid` or `unknown_recipient`.
+   */
+  async addressing(room: string, toIn: unknown, expectsIn: unknown): Promise<{ to: string; expectsReply: string }> {
+    let to = "all";
+    if (toIn !== undefined) {
+      if (toIn === null) throw invalid("to", "to must be \"all\" or a member's name, not null.");
+      to = requireString(toIn, "to");
+      if (to.length < 1 || to.length > NAME_MAX) throw invalid("to", `to must be 1-${NAME_MAX} characters.`);
+    }
+    let expects: string | null = null;
+    if (expectsIn !== undefined && expectsIn !== null) {
+      const raw = requireString(expectsIn, "expects_reply").trim();
+      if (raw.length > NAME_MAX) throw invalid("expects_reply", `expects_reply must be at most ${NAME_MAX} characters.`);
+      expects = raw === "" ? null : raw;
+    }
+    const needMembers = to !== "all" || (expects !== null && expects !== "none" && expects !== "anyone");
+    if (needMembers) {
+      const members = memberList(await this.store.participants(room, this.clock.now()));
+      const unknown = (field: string, value: string) => new RelayError("unknown_recipient",
+        `"${value.slice(0, 64)}" is not a member of room "${room}"; use "all" or one of the listed members.`, { field, members });
+      if (to !== "all" && !members.includes(to)) throw unknown("to", to);
+      if (expects !== null && expects !== "none" && expects !== "anyone" && !members.includes(expects)) throw unknown("expects_reply", expects);
+    }
+    return { to, expectsReply: expects ?? (to === "all" ? "none" : to) };
+  }
+
+  /** `POST /messages` (SPEC §5.5). Throws 422, 409 `room_closed`, 429 `rate_limited`, 403 quota. */
+  async post(agent: Agent, body: unknown): Promise<Message> {
+    const b = requireObject(body);
+    const text = checkText(b.text, this.limits.maxText);
+    const { to, expectsReply } = await this.addressing(agent.room, b.to, b.expects_reply);
+    const status = this.tails.statusOf(agent.room) ?? await this.store.getRoomStatus(agent.room);
+    if (status.status === "closed") throw closedError(status);
+    const retry = this.rate.take(`${agent.room}\u0000${agent.name}`, this.clock.now());
+    if (retry > 0) {
+      throw new RelayError("rate_limited", `Slow down: at most ${this.limits.rateMax} messages per ${this.limits.rateWindow} s; retry in ${retry} s.`, { retry_after: retry });
+    }
+    const message = await this.commit({ room: agent.room, from: agent.name, to, text, expectsReply }, true, this.limits.maxRooms);
+    this.presence.restartClock(agent.room, agent.name, this.clock.now());
+    return message;
+  }
+
+  /**
+   * Stores a message in one write transaction and wakes the room's polls. Throws 409
+   * `room_closed` (when `refuseIfClosed`) or 403 `forbidden` (room quota).
+   */
+  async commit(m: Pick<InsertMessageInput, "room" | "from" | "to" | "text" | "expectsReply">, refuseIfClosed: boolean, maxRooms: number): Promise<Message> {
+    const result = await this.store.insertMessage({
+      ...m, nowMs: this.clock.now(), refuseIfClosed, maxRooms, retention: this.limits.maxMessagesPerRoom,
+    });
+    if (!result.ok) {
+      if (result.reason === "room_closed") throw closedError(result.status);
+      throw new RelayError("forbidden", `The room quota (${maxRooms}) is full; no new rooms can start.`, { quota: "rooms" });
+    }
+    this.tails.append(result.message, this.limits.maxMessagesPerRoom);
+    this.bus.roomChanged(m.room);
+    this.changes.bump(m.room);
+    return result.message;
+  }
+
+  /** Sets a room's status durably and wakes every poll of the room. */
+  async setRoomStatus(status: RoomStatus): Promise<void> {
+    await this.store.setRoomStatus(status);
+    this.tails.setStatus(status);
+    this.bus.roomChanged(status.name);
+  }
+
+  /** One consistent snapshot for a poll: from memory when the room's tail covers `since`. */
+  private async snapshot(room: string, since: number, viewer: string): Promise<RoomSnapshot> {
+    const cached = this.tails.read(room, since, viewer);
+    if (cached) return cached;
+    const version = this.tails.version(room);
+    const tail = await this.store.readTail(room, TAIL_LENGTH);
+    this.tails.fill(room, tail, version);
+    return this.tails.read(room, since, viewer) ?? this.store.readSince(room, since, viewer);
+  }
+
+  /**
+   * `GET /messages` (SPEC §5.6, §7.5): answers at once when there is something to say, else parks
+   * until the room changes, the deadline passes or `signal` aborts (then returns null).
+   */
+  async read(agent: Agent, since: number, waitSeconds: number, signal?: AbortSignal): Promise<PollResult | null> {
+    const { room, name } = agent;
+    const wait = Math.min(waitSeconds, this.limits.maxWait);
+    this.presence.startClock(room, name, this.clock.now());
+    const deadline = this.clock.now() + wait * 1000;
+    for (;;) {
+      const generation = this.waiters.generation(room);
+      const snap = await this.snapshot(room, since, name);
+      const now = this.clock.now();
+      if (snap.messages.length || wait === 0 || snap.status.status === "closed" || now >= deadline || this.closing) {
+        await this.touch(room, name, true, agent.capabilities);
+        return this.answer(agent, snap);
+      }
+      const how = await this.waiters.park(room, generation, deadline - now, signal);
+      if (how === "aborted") return null;
+    }
+  }
+
+  private async answer(agent: Agent, snap: RoomSnapshot): Promise<PollResult> {
+    const now = this.clock.now();
+    const delivered = snap.messages.length > 0;
+    if (delivered) this.presence.restartClock(agent.room, agent.name, now);
+    const start = this.presence.clockStart(agent.room, agent.name) ?? now;
+    const waited = delivered ? 0 : (now - start) / 1000;
+    const quiet = snap.lastTsMs === null ? 0 : (now - snap.lastTsMs) / 1000;
+    return {
+      messages: await this.resolve(agent.room, snap.messages),
+      cursor: snap.highSeq,
+      room: snap.status,
+      budget: this.budget(waited, quiet, snap.status),
+    };
+  }
+
+  /** The idle safety valve of SPEC §7.6. */
+  budget(waited: number, quiet: number, status: RoomStatus): PollBudget {
+    const max = this.limits.maxIdleSeconds;
+    const idle = Math.max(round1(waited), round1(quiet));
+    const closed = status.status === "closed";
+    const timedOut = !closed && max > 0 && idle >= max;
+    return {
+      waitedSeconds: round1(waited), roomQuietSeconds: round1(quiet), idleSeconds: idle, maxIdleSeconds: max,
+      secondsLeft: max === 0 ? null : round1(max - idle),
+      shouldExit: closed || timedOut,
+      reason: closed ? "room_closed" : timedOut ? "idle_timeout" : null,
+    };
+  }
+
+  /** Adds `expects_reply_resolved` to messages of one room. */
+  async resolve(room: string, messages: Message[]): Promise<ReadMessage[]> {
+    if (!needsParticipants(messages)) return messages.map((m) => ({ ...m, expectsReplyResolved: m.expectsReply }));
+    const names = participantNames(await this.store.participants(room, this.clock.now()));
+    return messages.map((m) => ({ ...m, expectsReplyResolved: resolveExpects(m, names) }));
+  }
+
+  /** `POST /messages/{seq}/claim` in the order of SPEC §5.7. Throws 404 or 422 `not_claimable`; a lost race is a result. */
+  async claim(agent: Agent, seq: number): Promise<ClaimResult> {
+    const m = await this.store.getMessage(agent.room, seq);
+    if (!m || !(m.to === "all" || m.to === agent.name || m.from === agent.name)) {
+      throw new RelayError("not_found", `There is no message ${seq} you can see in this room.`);
+    }
+    if (m.claimedBy !== null) return { won: m.claimedBy === agent.name, claimedBy: m.claimedBy, seq } as ClaimResult;
+    const [resolved] = await this.resolve(agent.room, [m]);
+    if (m.from === agent.name || (resolved!.expectsReplyResolved !== "anyone" && resolved!.expectsReplyResolved !== agent.name)) {
+      throw new RelayError("not_claimable", `Message ${seq} is not yours to claim (expects_reply_resolved is "${resolved!.expectsReplyResolved}").`, { seq });
+    }
+    const holder = (await this.store.claimMessage(agent.room, seq, agent.name)) ?? agent.name;
+    if (holder !== agent.name) return { won: false, claimedBy: holder, seq };
+    this.tails.setClaim(agent.room, seq, holder);
+    await this.audit("claim", agent.name, agent.room, `seq=${seq}`);
+    return { won: true, claimedBy: holder, seq };
+  }
+
+  /** `GET /history`: the newest `limit` messages the caller may see, ascending. */
+  async history(agent: Agent, limit: number): Promise<{ messages: ReadMessage[]; status: RoomStatus }> {
+    const messages = await this.store.history(agent.room, agent.name, Math.min(limit, this.limits.maxHistory));
+    return { messages: await this.resolve(agent.room, messages), status: await this.store.getRoomStatus(agent.room) };
+  }
+
+  /** Periodic upkeep: presence transitions, empty rate logs, ended throttle windows. */
+  sweep(): void {
+    const now = this.clock.now();
+    for (const room of this.presence.sweep(now)) this.changes.bump(room);
+    this.rate.sweep(now);
+    this.throttle.sweep(now);
+  }
+
+  /** Deletes codes expired for more than 7 days (SPEC §4.3). */
+  async purgeExpiredCodes(): Promise<number> {
+    return this.store.purgeExpiredCodes(this.clock.now() - 7 * 86_400_000);
+  }
+
+  /** Answers every parked poll at once (each from a fresh snapshot) and refuses to park again. */
+  shutdown(): void {
+    this.closing = true;
+    this.waiters.bumpAll();
+  }
+
+  get isClosing(): boolean {
+    return this.closing;
+  }
+}
+
+/** The code in an `Authorization` value: after `bearer ` (any case), else the whole value; trimmed. */
+export function parseBearer(header: string | null): string | null {
+  if (header === null) return null;
+  const value = /^bearer /i.test(header) ? header.slice(7) : header;
+  const code = value.trim();
+  return code && !/^basic /i.test(header) ? code : null;
+}
+
+function closedError(status: RoomStatus): RelayError {
+  const at = status.closedAtMs === null ? null : new Date(status.closedAtMs).toISOString();
+  return new RelayError("room_closed",
+    `Room "${status.name}" was closed by ${status.closedBy ?? "the operator"}${at ? ` at ${at}` : ""}; nobody will read further posts. Stop polling and wrap up.`,
+    { closed_at: at, closed_by: status.closedBy });
+}

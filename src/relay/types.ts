@@ -1,0 +1,194 @@
+/** Domain types and the two ports (Store, Bus). Times are epoch milliseconds throughout. */
+
+export type RoomState = "open" | "closed";
+
+/** A stored message. `expectsReply` is the stored value: "none", "anyone" or a member name. */
+export interface Message {
+  room: string;
+  seq: number;
+  tsMs: number;
+  from: string;
+  to: string;
+  text: string;
+  expectsReply: string;
+  claimedBy: string | null;
+}
+
+export interface RoomStatus {
+  name: string;
+  status: RoomState;
+  closedAtMs: number | null;
+  closedBy: string | null;
+}
+
+/** A stored access code. `stored` is the SHA-256 hex digest when `hashed`, else the plaintext. */
+export interface AccessCode {
+  id: number;
+  name: string;
+  room: string;
+  capabilities: string;
+  createdMs: number;
+  expiresMs: number | null;
+  stored: string;
+  hashed: boolean;
+  /** How listings show it: first 4 + "…" + last 4 for hashed rows, the plaintext otherwise. */
+  display: string;
+}
+
+/** The authenticated caller of an agent request. */
+export interface Agent {
+  name: string;
+  room: string;
+  capabilities: string;
+}
+
+/** One room's aggregate, maintained on write. */
+export interface RoomSummary {
+  room: string;
+  messages: number;
+  lastSeq: number;
+  lastTsMs: number;
+}
+
+/** Who may be answered in a room, as of the read (SPEC §7.10). */
+export interface Participants {
+  /** Every name that ever posted in the room (durable). */
+  posters: Set<string>;
+  /** Names holding an unexpired code for the room. */
+  codeHolders: Set<string>;
+}
+
+/** A poster's newest message time in a room, for the roster. */
+export interface PosterRow {
+  room: string;
+  name: string;
+  lastTsMs: number;
+}
+
+export interface AuditEvent {
+  id?: number;
+  tsMs: number;
+  action: string;
+  actor: string;
+  room: string;
+  detail: string;
+}
+
+/** Everything a poll needs, read in one snapshot (SPEC §7.2). */
+export interface RoomSnapshot {
+  /** Messages with seq > since that the viewer may receive, ascending. */
+  messages: Message[];
+  /** The room's highest seq in this snapshot (0 when empty). */
+  highSeq: number;
+  status: RoomStatus;
+  /** Newest message time, null when the room has no messages. */
+  lastTsMs: number | null;
+}
+
+export interface InsertMessageInput {
+  room: string;
+  from: string;
+  to: string;
+  text: string;
+  expectsReply: string;
+  nowMs: number;
+  /** Refuse with `room_closed` when the room is closed (agent posts); false for operator posts. */
+  refuseIfClosed: boolean;
+  /** Refuse a first message in a new room when this many rooms have messages; 0 = no quota. */
+  maxRooms: number;
+  /** Keep only the newest N messages of the room; 0 = unlimited. */
+  retention: number;
+}
+
+export type InsertMessageResult =
+  | { ok: true; message: Message }
+  | { ok: false; reason: "room_closed"; status: RoomStatus }
+  | { ok: false; reason: "room_quota" };
+
+export interface InsertCodeInput {
+  name: string;
+  room: string;
+  capabilities: string;
+  createdMs: number;
+  expiresMs: number | null;
+  stored: string;
+  hashed: boolean;
+  /** The masked form (first 4 + "…" + last 4), kept for listings of hashed rows. */
+  masked: string;
+  /** SHA-256 hex of the code: the lookup key for every row, hashed or not. */
+  lookup: string;
+  /** Refuse when this many codes are stored; 0 = no quota (the CLI passes 0). */
+  maxCodes: number;
+}
+
+export type InsertCodeResult =
+  | { ok: true; code: AccessCode }
+  | { ok: false; reason: "name_taken" | "code_quota" };
+
+/** An unanswered question for the operator inbox (SPEC §7.11). */
+export type WaitingRow = Message;
+
+/**
+ * The persistence port. Async on purpose (STYLE rule 3): a PostgreSQL store must fit without
+ * changing the domain. Each method is one query or one transaction.
+ */
+export interface Store {
+  /** Seq allocation, closed check, quota, insert, retention, aggregates, answered-marks: one write transaction. */
+  insertMessage(input: InsertMessageInput): Promise<InsertMessageResult>;
+  /** One read snapshot for a poll. `viewer` filters to messages the viewer may receive. */
+  readSince(room: string, since: number, viewer: string): Promise<RoomSnapshot>;
+  /** The newest `limit` messages of a room (all of them, any visibility), ascending; for the in-memory tail. */
+  readTail(room: string, limit: number): Promise<RoomSnapshot>;
+  /** Newest `limit` messages visible under the history rule, ascending. */
+  history(room: string, viewer: string, limit: number): Promise<Message[]>;
+  getMessage(room: string, seq: number): Promise<Message | null>;
+  /** Sets claimed_by only where it is still null; returns the holder after the statement. */
+  claimMessage(room: string, seq: number, name: string): Promise<string | null>;
+
+  getRoomStatus(room: string): Promise<RoomStatus>;
+  setRoomStatus(status: RoomStatus): Promise<void>;
+  listRoomStatuses(): Promise<RoomStatus[]>;
+  listRoomSummaries(): Promise<RoomSummary[]>;
+  participants(room: string, nowMs: number): Promise<Participants>;
+  listPosters(): Promise<PosterRow[]>;
+
+  /** Admin feed: newest `limit` messages, of one room (optionally seq < before) or of all rooms. */
+  adminMessages(room: string | null, before: number | null, limit: number): Promise<Message[]>;
+  /** Open, unanswered questions in open rooms not sent by `operator`, oldest first. */
+  waiting(limit: number): Promise<WaitingRow[]>;
+  countMessages(): Promise<number>;
+
+  insertCode(input: InsertCodeInput): Promise<InsertCodeResult>;
+  /** The row whose code hashes to `presentedHash`; the caller verifies plaintext rows in constant time. */
+  findCode(presentedHash: string): Promise<AccessCode | null>;
+  listCodes(): Promise<AccessCode[]>;
+  countCodes(): Promise<number>;
+  /** Deletes rows by name or by code value, optionally within one room; returns how many and whether any matched by code. */
+  deleteCodes(target: string, targetHash: string, room: string | null): Promise<{ count: number; matchedByCode: boolean }>;
+  /** Converts plaintext rows to hashed form in place; returns how many. */
+  hashPlaintextCodes(): Promise<number>;
+  /** Deletes codes whose expiry is before `cutoffMs`; returns how many. */
+  purgeExpiredCodes(cutoffMs: number): Promise<number>;
+
+  /** Appends an audit row and drops the oldest beyond `maxAudit` (0 = unlimited); returns its id. */
+  insertAudit(event: AuditEvent, maxAudit: number): Promise<number>;
+  updateAuditDetail(id: number, detail: string): Promise<void>;
+  /** The newest `limit` audit rows, oldest first. */
+  listAudit(limit: number): Promise<AuditEvent[]>;
+
+  close(): Promise<void>;
+}
+
+/**
+ * Carries "room X changed" to every poller, possibly across processes. The in-process bus
+ * calls the local waiters; a PostgreSQL deployment would use LISTEN/NOTIFY.
+ */
+export interface Bus {
+  roomChanged(room: string): void;
+  subscribe(listener: (room: string) => void): () => void;
+}
+
+/** The injected clock (STYLE: tests set the time instead of sleeping). */
+export interface Clock {
+  now(): number;
+}
