@@ -1,0 +1,73 @@
+/**
+ * Append-only schema steps; step i (0-based) moves `PRAGMA user_version` from i to i + 1.
+ * Never edit a released step: add a new one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE messages (
+    id INTEGER PRIMARY KEY,
+    room TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    from_name TEXT NOT NULL,
+    to_name TEXT NOT NULL,
+    text TEXT NOT NULL,
+    expects_reply TEXT NOT NULL,
+    claimed_by TEXT,
+    open_q INTEGER NOT NULL DEFAULT 0
+  ) STRICT;
+  CREATE UNIQUE INDEX messages_room_seq ON messages(room, seq);
+  -- open (unanswered) questions: marked answered on write, so the inbox never scans history
+  CREATE INDEX messages_open_by_room ON messages(room, seq) WHERE open_q = 1;
+  CREATE INDEX messages_open_by_ts ON messages(ts, room, seq) WHERE open_q = 1;
+
+  CREATE TABLE rooms (
+    room TEXT PRIMARY KEY,
+    last_seq INTEGER NOT NULL,
+    msg_count INTEGER NOT NULL,
+    last_ts INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE room_status (
+    room TEXT PRIMARY KEY,
+    status TEXT NOT NULL CHECK (status IN ('open', 'closed')),
+    closed_at INTEGER,
+    closed_by TEXT
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE posters (
+    room TEXT NOT NULL,
+    name TEXT NOT NULL,
+    last_ts INTEGER NOT NULL,
+    PRIMARY KEY (room, name)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE codes (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    room TEXT NOT NULL,
+    capabilities TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    expires INTEGER,
+    stored TEXT NOT NULL,
+    hashed INTEGER NOT NULL,
+    display TEXT NOT NULL,
+    -- SHA-256 of the code for every row: lookups never compare a presented code with plaintext
+    lookup TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX codes_lookup ON codes(lookup);
+  CREATE INDEX codes_room_name ON codes(room, name);
+
+  CREATE TABLE audit (
+    id INTEGER PRIMARY KEY,
+    ts INTEGER NOT NULL,
+    action TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    room TEXT NOT NULL,
+    detail TEXT NOT NULL
+  ) STRICT;
+  `,
+];
+
+/** Marks a database as argybargy's (PRAGMA application_id), so a foreign or 1.0 file is refused. */
+export const APPLICATION_ID = 0x61726779; // "argy"

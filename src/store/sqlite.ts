@@ -1,0 +1,158 @@
+import type { Database } from "bun:sqlite";
+import type {
+  AccessCode, AuditEvent, InsertCodeInput, InsertCodeResult, InsertMessageInput, InsertMessageResult, Message,
+  Participants, PosterRow, RoomSnapshot, RoomStatus, RoomSummary, Store,
+} from "../relay/types.ts";
+import { CodeQueries } from "./codes.ts";
+import { openDatabase } from "./db.ts";
+import { MessageQueries } from "./messages.ts";
+
+/** Codes kept in the authentication cache at most (hits only, so garbage codes cannot fill it). */
+const AUTH_CACHE_MAX = 10_000;
+
+interface CachedParticipants { posters: Set<string>; holders: Set<string>; nextExpiryMs: number | null }
+
+/**
+ * The Store on bun:sqlite. Authentication and room participants are cached, and the caches are
+ * dropped whenever another connection commits (PRAGMA data_version moves: the CLI writes codes
+ * directly) or this one changes codes, so nothing the CLI changes is ever served stale.
+ */
+export class SqliteStore implements Store {
+  private readonly messages: MessageQueries;
+  private readonly codes: CodeQueries;
+  private readonly dataVersion;
+  private seenVersion = -1;
+  private readonly authCache = new Map<string, AccessCode>();
+  private readonly participantCache = new Map<string, CachedParticipants>();
+
+  /** Opens (creating and migrating) the database at `path`; `:memory:` for tests. */
+  static open(path: string): SqliteStore {
+    return new SqliteStore(openDatabase(path));
+  }
+
+  constructor(readonly db: Database) {
+    this.messages = new MessageQueries(db);
+    this.codes = new CodeQueries(db);
+    this.dataVersion = db.query<{ data_version: number }, []>("PRAGMA data_version");
+  }
+
+  /** Drops the caches when another connection committed since the last look. */
+  private syncCaches(): void {
+    const v = this.dataVersion.get()!.data_version;
+    if (v !== this.seenVersion) {
+      this.seenVersion = v;
+      this.dropCaches();
+    }
+  }
+
+  private dropCaches(): void {
+    this.authCache.clear();
+    this.participantCache.clear();
+  }
+
+  async insertMessage(input: InsertMessageInput): Promise<InsertMessageResult> {
+    const result = this.messages.insertMessage(input);
+    if (result.ok) this.participantCache.get(input.room)?.posters.add(input.from);
+    return result;
+  }
+  async readSince(room: string, since: number, viewer: string): Promise<RoomSnapshot> {
+    return this.messages.readSince(room, since, viewer);
+  }
+  async readTail(room: string, limit: number): Promise<RoomSnapshot> {
+    return this.messages.readTail(room, limit);
+  }
+  async history(room: string, viewer: string, limit: number): Promise<Message[]> {
+    return this.messages.history(room, viewer, limit);
+  }
+  async getMessage(room: string, seq: number): Promise<Message | null> {
+    return this.messages.getMessage(room, seq);
+  }
+  async claimMessage(room: string, seq: number, name: string): Promise<string | null> {
+    return this.messages.claimMessage(room, seq, name);
+  }
+  async getRoomStatus(room: string): Promise<RoomStatus> {
+    return this.messages.getRoomStatus(room);
+  }
+  async setRoomStatus(status: RoomStatus): Promise<void> {
+    this.messages.setRoomStatus(status);
+  }
+  async listRoomStatuses(): Promise<RoomStatus[]> {
+    return this.messages.listRoomStatuses();
+  }
+  async listRoomSummaries(): Promise<RoomSummary[]> {
+    return this.messages.listRoomSummaries();
+  }
+  async listPosters(): Promise<PosterRow[]> {
+    return this.messages.listPosters();
+  }
+  async adminMessages(room: string | null, before: number | null, limit: number): Promise<Message[]> {
+    return this.messages.adminMessages(room, before, limit);
+  }
+  async waiting(limit: number): Promise<Message[]> {
+    return this.messages.waiting(limit);
+  }
+  async countMessages(): Promise<number> {
+    return this.messages.countMessages();
+  }
+
+  async participants(room: string, nowMs: number): Promise<Participants> {
+    this.syncCaches();
+    let entry = this.participantCache.get(room);
+    if (!entry || (entry.nextExpiryMs !== null && entry.nextExpiryMs <= nowMs)) {
+      const holders = this.codes.codeHolders(room, nowMs);
+      entry = { posters: new Set(this.messages.roomPosters(room)), holders: new Set(holders.names), nextExpiryMs: holders.nextExpiryMs };
+      this.participantCache.set(room, entry);
+    }
+    return { posters: new Set(entry.posters), codeHolders: new Set(entry.holders) };
+  }
+
+  async insertCode(input: InsertCodeInput): Promise<InsertCodeResult> {
+    const result = this.codes.insertCode(input);
+    this.dropCaches();
+    return result;
+  }
+  async findCode(presentedHash: string): Promise<AccessCode | null> {
+    this.syncCaches();
+    const hit = this.authCache.get(presentedHash);
+    if (hit) return hit;
+    const code = this.codes.findCode(presentedHash);
+    if (code) {
+      if (this.authCache.size >= AUTH_CACHE_MAX) this.authCache.clear();
+      this.authCache.set(presentedHash, code);
+    }
+    return code;
+  }
+  async listCodes(): Promise<AccessCode[]> {
+    return this.codes.listCodes();
+  }
+  async countCodes(): Promise<number> {
+    return this.codes.countCodes();
+  }
+  async deleteCodes(target: string, targetHash: string, room: string | null) {
+    const result = this.codes.deleteCodes(target, targetHash, room);
+    this.dropCaches();
+    return result;
+  }
+  async hashPlaintextCodes(): Promise<number> {
+    const n = this.codes.hashPlaintextCodes();
+    this.dropCaches();
+    return n;
+  }
+  async purgeExpiredCodes(cutoffMs: number): Promise<number> {
+    const n = this.codes.purgeExpiredCodes(cutoffMs);
+    if (n) this.dropCaches();
+    return n;
+  }
+  async insertAudit(event: AuditEvent, maxAudit: number): Promise<number> {
+    return this.codes.insertAudit(event, maxAudit);
+  }
+  async updateAuditDetail(id: number, detail: string): Promise<void> {
+    this.codes.updateAuditDetail(id, detail);
+  }
+  async listAudit(limit: number): Promise<AuditEvent[]> {
+    return this.codes.listAudit(limit);
+  }
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}
