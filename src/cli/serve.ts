@@ -1,0 +1,125 @@
+import { defineCommand } from "citty";
+import type { ConsolaInstance } from "consola";
+import { loadConfig, VERSION, type Config } from "../config.ts";
+import { createApp, type App } from "../http/app.ts";
+import { LocalBus } from "../relay/bus.ts";
+import { newSecret } from "../relay/codes.ts";
+import { Operator } from "../relay/operator.ts";
+import { Relay } from "../relay/relay.ts";
+import { DataDir } from "../store/files.ts";
+import { SqliteStore } from "../store/sqlite.ts";
+import { createLogger } from "./log.ts";
+import { fail, out } from "./output.ts";
+
+/** Seconds between upkeep sweeps (presence transitions, rate logs, throttle windows). */
+const SWEEP_SECONDS = 2;
+/** Expired codes are purged at start-up and at least this often. */
+const PURGE_MS = 3600_000;
+
+export interface RunningServer {
+  app: App;
+  relay: Relay;
+  dataDir: DataDir;
+  url: string;
+  port: number;
+  adminToken: string;
+  /** Answers parked polls, stops listening, closes the database. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * THE wiring point: data dir → store (migrated, codes hashed, expired purged) → admin token →
+ * Relay → HTTP app → listen (SPEC §7.14). Throws with a one-line reason when it cannot start.
+ */
+export async function startServer(config: Config, log: ConsolaInstance = createLogger(config.logLevel)): Promise<RunningServer> {
+  const dataDir = new DataDir(config.dataDir);
+  dataDir.ensure();
+  const store = SqliteStore.open(dataDir.dbPath);
+  if (config.hashCodes) {
+    const n = await store.hashPlaintextCodes();
+    if (n) log.info(`converted ${n} plaintext code(s) to hashed form`);
+  }
+  await store.purgeExpiredCodes(Date.now() - 7 * 86_400_000);
+  let adminToken = dataDir.readToken();
+  if (!adminToken) {
+    adminToken = newSecret();
+    dataDir.writeToken(adminToken);
+  }
+  dataDir.removeUrl();
+  const relay = new Relay({
+    store, bus: new LocalBus(), clock: { now: () => Date.now() }, limits: config, adminToken,
+    onEvent: (e) => {
+      if (e.kind === "connect") log.info(`peer connected: ${e.name} in #${e.room}`);
+      else log.warn("admin token regenerated; the old token no longer works");
+    },
+  });
+  const operator = new Operator(relay, { save: (token) => dataDir.writeToken(token) });
+  const app = createApp({
+    relay, operator, config, startedMs: Date.now(), publicUrl: () => dataDir.readUrl(),
+    logError: (id, err) => log.error(`request ${id} failed:`, err),
+  });
+  log.info(`argybargy ${VERSION} data=${config.dataDir} hash_codes=${config.hashCodes} retention=${config.maxMessagesPerRoom || "unlimited"}`);
+  try {
+    app.listen({ hostname: config.host, port: config.port });
+  } catch (err) {
+    await store.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(code === "EADDRINUSE"
+      ? `port ${config.port} on ${config.host} is already in use; stop the other server or pass --port`
+      : `cannot listen on ${config.host}:${config.port} (${code ?? (err as Error).message})`);
+  }
+  const sweep = setInterval(() => relay.sweep(), SWEEP_SECONDS * 1000);
+  const purge = setInterval(() => void relay.purgeExpiredCodes().catch((e) => log.error("purge failed:", e)), PURGE_MS);
+  sweep.unref();
+  purge.unref();
+  const port = app.server!.port!;
+  let stopping: Promise<void> | null = null;
+  return {
+    app, relay, dataDir, port, adminToken,
+    url: `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`,
+    stop: () => (stopping ??= (async () => {
+      clearInterval(sweep);
+      clearInterval(purge);
+      relay.shutdown();
+      // Parked polls answer from a fresh snapshot on the next ticks; then close the sockets.
+      await new Promise((r) => setTimeout(r, 50));
+      await app.stop(true);
+      await store.close();
+    })()),
+  };
+}
+
+/** Stops the server on SIGINT/SIGTERM (the binary may be PID 1 in a container) and exits 0. */
+export function stopOnSignals(server: RunningServer, before: () => Promise<void> | void = () => {}): void {
+  const handler = () => {
+    void (async () => {
+      const force = setTimeout(() => process.exit(0), 5000);
+      await before();
+      await server.stop();
+      clearTimeout(force);
+      process.exit(0);
+    })();
+  };
+  process.on("SIGINT", handler);
+  process.on("SIGTERM", handler);
+}
+
+export const serveCommand = defineCommand({
+  meta: { name: "serve", description: "Run the relay without a tunnel" },
+  args: {
+    host: { type: "string", description: "Bind address (default ARGYBARGY_HOST or 127.0.0.1)" },
+    port: { type: "string", description: "Bind port (default ARGYBARGY_PORT or 8765)" },
+  },
+  async run({ args }) {
+    const { config, warnings } = loadConfig({ host: args.host, port: args.port });
+    const log = createLogger(config.logLevel);
+    for (const w of warnings) log.warn(w);
+    const server = await startServer(config, log).catch((err) => fail((err as Error).message));
+    out(`argybargy ${VERSION} listening on ${server.url}`);
+    out(`dashboard: ${server.url}/dashboard`);
+    out(`state dir: ${config.dataDir} (one server process per data directory)`);
+    if (process.stdout.isTTY) out(`admin token: ${server.adminToken}`);
+    else out(`admin token: in ${server.dataDir.tokenPath} (print it with: argybargy token)`);
+    stopOnSignals(server);
+  },
+});

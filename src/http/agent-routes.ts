@@ -1,0 +1,65 @@
+import { Elysia } from "elysia";
+import { RelayError } from "../relay/errors.ts";
+import { parseIntParam } from "../relay/validate.ts";
+import { VERSION } from "../config.ts";
+import type { RouteDeps } from "./app.ts";
+import { baseUrl } from "./app.ts";
+import { guards } from "./auth.ts";
+import { requiredBody } from "./body.ts";
+import { errorResponse } from "./errors.ts";
+import { manifest } from "./manifest.ts";
+import { agentDocsFor } from "./schemas.ts";
+import { wireBudget, wireMessage, wireReadMessage, wireStatus } from "./wire.ts";
+
+/**
+ * GET /            manifest (public)
+ * GET /health      liveness (public)
+ * GET /whoami      the caller's identity
+ * GET /peers       presence in the caller's room
+ * POST /messages   send
+ * GET /messages    long-poll receive
+ * POST /messages/:seq/claim  take an open question
+ * GET /history     what the caller may see, newest last
+ */
+export function agentRoutes({ relay, config }: RouteDeps) {
+  const agentDocs = agentDocsFor(config);
+  return new Elysia({ name: "argybargy-agent-routes" })
+    .use(guards(relay))
+    .get("/", ({ request }) => manifest(baseUrl(request), config), agentDocs.manifest)
+    .get("/health", () => ({ status: "ok", version: VERSION }), agentDocs.health)
+    .get("/whoami", ({ agent }) => ({ name: agent.name, room: agent.room, capabilities: agent.capabilities }), { agent: true, ...agentDocs.whoami })
+    .get("/peers", async ({ agent }) => ({
+      room: agent.room,
+      peers: (await relay.peers(agent)).map((p) => ({ name: p.name, online: p.online, seconds_since_seen: p.secondsSinceSeen, capabilities: p.capabilities })),
+    }), { agent: true, ...agentDocs.peers })
+    .post("/messages", async ({ agent, body }) => ({ ok: true, message: wireMessage(await relay.post(agent, requiredBody(body))) }), { agent: true, ...agentDocs.send })
+    .get("/messages", async ({ agent, query, request, server }) => {
+      const since = parseIntParam(query.since, "since", 0, 0);
+      const wait = Math.min(parseIntParam(query.wait, "wait", 0, 0), config.maxWait);
+      // A parked poll must outlive the server's idle timeout (SPEC §7.5).
+      server?.timeout(request, Math.min(255, wait + 15));
+      const r = await relay.read(agent, since, wait, request.signal);
+      if (!r) return new Response(null, { status: 499 }); // the client is gone; nobody reads this
+      return {
+        messages: r.messages.map((m) => wireReadMessage(m)),
+        cursor: r.cursor,
+        room: wireStatus(r.room),
+        room_closed: r.room.status === "closed",
+        should_exit: r.budget.shouldExit,
+        exit_reason: r.budget.reason,
+        poll_budget: wireBudget(r.budget),
+      };
+    }, { agent: true, ...agentDocs.poll })
+    .post("/messages/:seq/claim", async ({ agent, params }) => {
+      const seq = parseIntParam(params.seq, "seq", 0, Number.MIN_SAFE_INTEGER);
+      const r = await relay.claim(agent, seq);
+      if (r.won) return { won: true, claimed_by: r.claimedBy, seq: r.seq };
+      return errorResponse(new RelayError("already_claimed", `Message ${seq} is already claimed by ${r.claimedBy}; stay quiet.`, { won: false, claimed_by: r.claimedBy, seq }));
+    }, { agent: true, ...agentDocs.claim })
+    .get("/history", async ({ agent, query }) => {
+      const limit = parseIntParam(query.limit, "limit", 50, 1);
+      const h = await relay.history(agent, limit);
+      return { room: agent.room, messages: h.messages.map((m) => wireReadMessage(m)), room_status: wireStatus(h.status) };
+    }, { agent: true, ...agentDocs.history });
+}
+

@@ -1,0 +1,73 @@
+import { VERSION, type Config } from "../config.ts";
+
+/** `GET /`: everything an agent with no other context needs to join (SPEC §5.1). Numbers come from `config`. */
+export function manifest(url: string, config: Config) {
+  const wait = config.maxWait;
+  const idle = config.maxIdleSeconds > 0 ? `${config.maxIdleSeconds} seconds` : "disabled";
+  const rate = config.rateMax > 0 && config.rateWindow > 0
+    ? `Rate limit: ${config.rateMax} messages per ${config.rateWindow} s per agent; over it you get 429 with Retry-After.`
+    : "There is no rate limit on this relay.";
+  const auth = "-H 'Authorization: Bearer <CODE>'";
+  return {
+    name: "Argybargy Bridge",
+    version: VERSION,
+    what: "A relay where AI agents and humans in a room talk over plain HTTP and take turns answering.",
+    auth: {
+      how: "Send your access code on every request except GET / and GET /health.",
+      header: "Authorization: Bearer <YOUR_CODE>",
+    },
+    first_steps: [
+      "GET /whoami to learn your name and room.",
+      "GET /peers to see who else is in the room.",
+      "POST /messages to introduce yourself to the room.",
+      `Loop GET /messages?wait=${wait}&since=<cursor>, passing each response's cursor back as since.`,
+      "Keep looping until should_exit is true; being done with your task is no reason to leave.",
+    ],
+    endpoints: [
+      { method: "GET", path: "/health", auth: false, desc: "Liveness and version." },
+      { method: "GET", path: "/whoami", auth: true, desc: "Your name, room and capabilities." },
+      { method: "GET", path: "/peers", auth: true, desc: "Who in your room has called in, and whether they are online." },
+      {
+        method: "POST", path: "/messages", auth: true, desc: "Send a message to the room or to one member.",
+        body: { to: "all | <member>", text: "string", expects_reply: "none | anyone | <member> (optional)" },
+      },
+      {
+        method: "GET", path: `/messages?since=<cursor>&wait=<0-${wait}>`, auth: true,
+        desc: "Long-poll for messages after cursor. Response keys: messages, cursor, room, room_closed, should_exit, exit_reason, poll_budget.",
+      },
+      { method: "POST", path: "/messages/{seq}/claim", auth: true, desc: "Claim an open question before answering: 200 it is yours, 409 someone else's, 422 not yours to claim." },
+      { method: "GET", path: "/history?limit=50", auth: true, desc: "Recent messages you may see: broadcasts, DMs to you and your own." },
+    ],
+    response_rule: [
+      "Read expects_reply_resolved on every message.",
+      "Your name: it is your turn, reply.",
+      "anyone: claim it first with POST /messages/{seq}/claim and reply only after a 200.",
+      "none: do not reply.",
+      "Another name: not your turn, stay quiet.",
+      "claimed_by set: someone took it; stay quiet unless that is you.",
+      "The stored expects_reply may say anyone while expects_reply_resolved names the only other participant; follow the resolved value.",
+    ],
+    room_lifecycle: [
+      "The operator opens and closes rooms.",
+      "Every poll answers should_exit.",
+      "exit_reason room_closed: the operator dismissed you. exit_reason idle_timeout: nothing happened for the idle bound.",
+      `Idle bound: ${idle}.`,
+      "poll_budget.seconds_left counts down; it is restored by any message in the room and by you receiving or sending one.",
+      "Posting into a closed room gives 409 room_closed.",
+    ],
+    examples: {
+      send: `curl -s -X POST ${url}/messages ${auth} -H 'Content-Type: application/json' -d '{"to":"all","text":"hello"}'`,
+      ask_open: `curl -s -X POST ${url}/messages ${auth} -H 'Content-Type: application/json' -d '{"to":"all","text":"Who can review PR 12?","expects_reply":"anyone"}'`,
+      claim: `curl -s -X POST ${url}/messages/7/claim ${auth}`,
+      listen: `curl -s --max-time ${wait + 5} "${url}/messages?wait=${wait}&since=0" ${auth}`,
+    },
+    notes: [
+      "You never receive your own messages.",
+      `text is at most ${config.maxText} characters.`,
+      `wait is capped at ${wait} s.`,
+      "Broadcasts default to expects_reply none; direct messages default to the recipient.",
+      "to must be all or a member of your room; 422 unknown_recipient lists the members.",
+      rate,
+    ],
+  };
+}

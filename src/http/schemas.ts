@@ -1,0 +1,140 @@
+import { t, type TSchema } from "elysia";
+import type { Config } from "../config.ts";
+
+/** Wire shapes (SPEC §5–§6) as TypeBox schemas, used for the OpenAPI view. Validation itself is in relay/. */
+
+const Ts = t.String({ format: "date-time", description: "ISO-8601 UTC with milliseconds" });
+const Nullable = <T extends TSchema>(s: T) => t.Union([s, t.Null()]);
+
+export const ErrorBody = t.Object({
+  error: t.String({ description: "snake_case code; branch on this" }),
+  message: t.String({ description: "one sentence, safe to show an agent" }),
+}, { additionalProperties: true });
+
+export const MessageEcho = t.Object({
+  seq: t.Integer(), ts: Ts, from: t.String(), to: t.String(), text: t.String(),
+  expects_reply: t.String(), claimed_by: Nullable(t.String()),
+});
+export const ReadMessage = t.Composite([MessageEcho, t.Object({ expects_reply_resolved: t.String() })]);
+export const AdminMessage = t.Composite([ReadMessage, t.Object({ room: t.String() })]);
+export const RoomStatusBody = t.Object({
+  name: t.String(), status: t.Union([t.Literal("open"), t.Literal("closed")]), closed_at: Nullable(Ts), closed_by: Nullable(t.String()),
+});
+export const PollBudget = t.Object({
+  waited_seconds: t.Number(), room_quiet_seconds: t.Number(), idle_seconds: t.Number(), max_idle_seconds: t.Integer(),
+  seconds_left: Nullable(t.Number()), should_exit: t.Boolean(), reason: Nullable(t.String()),
+});
+export const PollBody = t.Object({
+  messages: t.Array(ReadMessage), cursor: t.Integer(), room: RoomStatusBody, room_closed: t.Boolean(),
+  should_exit: t.Boolean(), exit_reason: Nullable(t.String()), poll_budget: PollBudget,
+});
+export const CodeRow = t.Object({
+  code: t.String({ description: "masked (first 4 … last 4) unless stored in plaintext" }), name: t.String(), room: t.String(),
+  capabilities: t.String(), created: Ts, expires: Nullable(Ts),
+});
+
+const json = (schema: TSchema, description: string) => ({ description, content: { "application/json": { schema } } });
+const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [String(c), json(ErrorBody, ERROR_TEXT[c] ?? "error")]));
+const ERROR_TEXT: Record<number, string> = {
+  400: "bad_request", 401: "unauthorized", 403: "forbidden (quota)", 404: "not_found", 409: "conflict",
+  413: "payload_too_large", 422: "invalid / unknown_recipient / not_claimable", 429: "rate_limited (Retry-After header)",
+};
+const query = (name: string, description: string, schema: TSchema = t.Integer()) => ({ name, in: "query", required: false, description, schema });
+const path = (name: string, description: string, schema: TSchema) => ({ name, in: "path", required: true, description, schema });
+
+type Op = { detail: Record<string, unknown> };
+const op = (tag: string, summary: string, description: string, extra: Record<string, unknown>, auth: "agent" | "admin" | null): Op => ({
+  detail: { tags: [tag], summary, description, ...(auth ? { security: [{ [auth === "agent" ? "agentCode" : "adminToken"]: [] }] } : {}), ...extra },
+});
+const body = (schema: TSchema, description: string) => ({ requestBody: { required: true, ...json(schema, description) } });
+
+/** OpenAPI details of the agent routes, quoting the configured limits. */
+export function agentDocsFor(c: Config) {
+  const ok = (schema: TSchema, d = "OK") => ({ responses: { 200: json(schema, d), ...errors(401, 413, 422, 429) } });
+  return {
+    manifest: op("agent", "Manifest", "Self-describing onboarding document for agents.", { responses: { 200: json(t.Object({}, { additionalProperties: true }), "manifest") } }, null),
+    health: op("agent", "Health", "Liveness and version; ignores credentials.", { responses: { 200: json(t.Object({ status: t.Literal("ok"), version: t.String() }), "ok") } }, null),
+    whoami: op("agent", "Who am I", "The caller's name, room and capabilities.", ok(t.Object({ name: t.String(), room: t.String(), capabilities: t.String() })), "agent"),
+    peers: op("agent", "Peers", `Presence in the caller's room; online = seen within ${c.onlineWindow} s.`, ok(t.Object({
+      room: t.String(), peers: t.Array(t.Object({ name: t.String(), online: t.Boolean(), seconds_since_seen: t.Number(), capabilities: t.String() })),
+    })), "agent"),
+    send: op("agent", "Send a message", `text: 1..${c.maxText} code points. Rate limit ${c.rateMax} per ${c.rateWindow} s (0 = off). 409 room_closed in a closed room.`, {
+      ...body(t.Object({
+        text: t.String({ description: `1..${c.maxText} characters` }),
+        to: t.Optional(t.String({ description: "all (default) or a member", maxLength: 64 })),
+        expects_reply: t.Optional(Nullable(t.String({ description: "none | anyone | <member>; default none for broadcasts, the recipient for DMs" }))),
+      }), "message"),
+      responses: { 200: json(t.Object({ ok: t.Boolean(), message: MessageEcho }), "stored"), ...errors(401, 403, 409, 413, 422, 429) },
+    }, "agent"),
+    poll: op("agent", "Receive (long-poll)", `Parks up to wait s (capped at ${c.maxWait}) until a message arrives; pass cursor back as since.`, {
+      parameters: [query("since", "cursor from the previous response (default 0)"), query("wait", `seconds to park, 0..${c.maxWait} (default 0)`)],
+      ...ok(PollBody),
+    }, "agent"),
+    claim: op("agent", "Claim an open question", "200 yours (idempotent), 409 someone else's, 422 not yours to claim, 404 not visible.", {
+      parameters: [path("seq", "message seq", t.Integer())],
+      responses: { 200: json(t.Object({ won: t.Boolean(), claimed_by: t.String(), seq: t.Integer() }), "won"), ...errors(401, 404, 409, 422) },
+    }, "agent"),
+    history: op("agent", "History", `Newest messages visible to the caller; limit default 50, capped at ${c.maxHistory}.`, {
+      parameters: [query("limit", `1..${c.maxHistory}`)],
+      ...ok(t.Object({ room: t.String(), messages: t.Array(ReadMessage), room_status: RoomStatusBody })),
+    }, "agent"),
+  };
+}
+
+/** OpenAPI details of the admin routes. */
+export function adminDocsFor(c: Config) {
+  const ok = (schema: TSchema, ...codes: number[]) => ({ responses: { 200: json(schema, "OK"), ...errors(401, 429, ...codes) } });
+  const any = t.Object({}, { additionalProperties: true });
+  return {
+    state: op("admin", "Dashboard snapshot", "Presence, roster, codes, rooms, inbox and the newest 60 messages (of one room with ?room=, paging back with before).", {
+      parameters: [query("room", "room in view", t.String()), query("before", "with room: messages with seq < before")],
+      ...ok(any, 422),
+    }, "admin"),
+    stats: op("admin", "Stats", "Uptime and counts.", ok(t.Object({
+      version: t.String(), uptime_seconds: t.Integer(), online_peers: t.Integer(), codes: t.Integer(), messages: t.Integer(), rooms: t.Integer(),
+    })), "admin"),
+    audit: op("admin", "Audit log", `Newest limit events (1..1000, default 100), oldest first; ${c.maxAudit || "unlimited"} kept.`, {
+      parameters: [query("limit", "1..1000")],
+      ...ok(t.Object({ events: t.Array(t.Object({ ts: Ts, action: t.String(), actor: t.String(), room: t.String(), detail: t.String() })) }), 422),
+    }, "admin"),
+    changes: op("admin", "Change feed (long-poll)", `Parks up to wait s (capped at ${c.maxWait}) until anything an operator view shows changes.`, {
+      parameters: [query("since", "cursor from the previous answer"), query("wait", `0..${c.maxWait}`)],
+      ...ok(t.Object({ cursor: t.Integer(), changed: t.Boolean(), rooms: t.Array(t.String()) }), 422),
+    }, "admin"),
+    invite: op("admin", "Mint an access code", "The plaintext code is shown once.", {
+      ...body(t.Object({
+        name: t.String({ maxLength: 64 }), room: t.Optional(t.String({ maxLength: 64 })),
+        expires: t.Optional(Nullable(t.String({ description: "10m, 30m, 60m, 1d, 1w, 1mo, never; a bare number is hours" }))),
+        capabilities: t.Optional(Nullable(t.String({ maxLength: 400 }))),
+      }), "invite"),
+      ...ok(t.Object({ code: t.String(), name: t.String(), room: t.String(), expires: Nullable(Ts), capabilities: t.String(), url: t.String(), instruction: t.String() }), 400, 403, 409, 413, 422),
+    }, "admin"),
+    revoke: op("admin", "Revoke codes", "By name (optionally within room) or by code value.", {
+      ...body(t.Object({ target: t.String({ maxLength: 256 }), room: t.Optional(t.String({ maxLength: 64 })) }), "revoke"),
+      ...ok(t.Object({ revoked: t.Integer() }), 413, 422),
+    }, "admin"),
+    say: op("admin", "Speak as the operator", `Posts into a room (also a closed one); text 1..${c.maxText}.`, {
+      ...body(t.Object({
+        text: t.String(), room: t.Optional(t.String()), sender: t.Optional(t.String()), to: t.Optional(t.String()),
+        expects_reply: t.Optional(Nullable(t.String())),
+      }), "say"),
+      ...ok(t.Object({ ok: t.Boolean(), message: MessageEcho }), 413, 422),
+    }, "admin"),
+    regenerate: op("admin", "Regenerate the admin token", "The old token is refused from the next request.", ok(t.Object({ admin_token: t.String() })), "admin"),
+    close: op("admin", "Close a room", "Dismisses every agent of the room: parked polls answer should_exit.", {
+      parameters: [path("room", "room name", t.String())], ...ok(t.Object({ ok: t.Boolean(), room: RoomStatusBody }), 413, 422),
+    }, "admin"),
+    reopen: op("admin", "Reopen a room", "Posting is allowed again.", {
+      parameters: [path("room", "room name", t.String())], ...ok(t.Object({ ok: t.Boolean(), room: RoomStatusBody }), 413, 422),
+    }, "admin"),
+  };
+}
+
+/** Security schemes and shared components of the OpenAPI document. */
+export const components = {
+  securitySchemes: {
+    agentCode: { type: "http", scheme: "bearer", description: "An agent's access code: Authorization: Bearer <code>" },
+    adminToken: { type: "apiKey", in: "header", name: "X-Admin-Token", description: "The operator's admin token (argybargy token)" },
+  },
+  schemas: { Error: ErrorBody, Message: ReadMessage, AdminMessage, RoomStatus: RoomStatusBody, PollBudget, CodeRow },
+};
