@@ -57,3 +57,10 @@ function badExpiry(value: string): RelayError {
   const shown = value.length > 40 ? `${value.slice(0, 40)}…` : value;
   return new RelayError("bad_request", `Could not understand expires ${JSON.stringify(shown)}; use e.g. 10m, 30m, 60m, 1d, 1w, 1mo, never.`, { field: "expires" });
 }
+
+/** The code in an `Authorization` value: after `bearer ` (any case), else the whole value; trimmed. `Basic` never is one. */
+export function parseBearer(header: string | null): string | null {
+  if (header === null || /^basic /i.test(header)) return null;
+  const code = (/^bearer /i.test(header) ? header.slice(7) : header).trim();
+  return code || null;
+}

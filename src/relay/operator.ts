@@ -3,6 +3,7 @@ import { newSecret } from "./codes.ts";
 import { invalid } from "./errors.ts";
 import { instruction } from "./onboarding.ts";
 import { buildRoster } from "./questions.ts";
+import { openStatus } from "./rooms.ts";
 import { CHANGES_KEY } from "./changes.ts";
 import type { ReadMessage, Relay } from "./relay.ts";
 import type { AccessCode, Message, RoomStatus, RoomSummary } from "./types.ts";
@@ -75,9 +76,7 @@ export class Operator {
   async setRoomOpen(roomIn: string, open: boolean, body: unknown): Promise<RoomStatus> {
     const room = checkName(roomIn, "room");
     const by = parseBy(body);
-    const status: RoomStatus = open
-      ? { name: room, status: "open", closedAtMs: null, closedBy: null }
-      : { name: room, status: "closed", closedAtMs: this.now, closedBy: by };
+    const status: RoomStatus = open ? openStatus(room) : { name: room, status: "closed", closedAtMs: this.now, closedBy: by };
     await this.relay.setRoomStatus(status);
     await this.relay.audit(open ? "room_reopen" : "room_close", by, room, open ? "" : new Date(status.closedAtMs!).toISOString());
     return status;
@@ -169,4 +168,3 @@ function parseBy(body: unknown): string {
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-const openStatus = (name: string): RoomStatus => ({ name, status: "open", closedAtMs: null, closedBy: null });

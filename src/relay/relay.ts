@@ -1,12 +1,17 @@
 import { ChangeFeed } from "./changes.ts";
-import { hashCode, secretsEqual } from "./codes.ts";
-import { invalid, RelayError } from "./errors.ts";
+import { hashCode, parseBearer, secretsEqual } from "./codes.ts";
+import { closedError } from "./rooms.ts";
+import { RelayError } from "./errors.ts";
+import { checkAddressing } from "./addressing.ts";
+import { pollBudget, round1, type PollBudget } from "./budget.ts";
 import { AuthThrottle, RateLimiter } from "./limits.ts";
 import { Presence } from "./presence.ts";
 import { memberList, needsParticipants, participantNames, resolveExpects } from "./questions.ts";
+
+export type { PollBudget };
 import { RoomTails, TAIL_LENGTH } from "./tail.ts";
 import type { Agent, Bus, Clock, InsertMessageInput, Message, RoomSnapshot, RoomStatus, Store } from "./types.ts";
-import { checkText, NAME_MAX, requireObject, requireString } from "./validate.ts";
+import { checkText, requireObject } from "./validate.ts";
 import { Waiters } from "./waiters.ts";
 
 /** The settings the domain obeys; the CLI passes its Config, which has these fields. */
@@ -33,10 +38,6 @@ export interface RelayDeps {
 /** A message as read paths return it (SPEC §5.0). */
 export type ReadMessage = Message & { expectsReplyResolved: string };
 
-export interface PollBudget {
-  waitedSeconds: number; roomQuietSeconds: number; idleSeconds: number; maxIdleSeconds: number;
-  secondsLeft: number | null; shouldExit: boolean; reason: "room_closed" | "idle_timeout" | null;
-}
 
 export interface PollResult {
   messages: ReadMessage[];
@@ -47,7 +48,6 @@ export interface PollResult {
 
 export type ClaimResult = { won: true; claimedBy: string; seq: number } | { won: false; claimedBy: string; seq: number };
 
-const round1 = (seconds: number) => Math.round(Math.max(0, seconds) * 10) / 10;
 
 /**
  * The relay: authentication, posting, long-poll reads, claims and history for agents
@@ -156,32 +156,9 @@ export class Relay {
       }));
   }
 
-  /**
-   * Validates `to` and `expects_reply` against the room's members (SPEC §5.5) and returns the
-   * values to store. Throws 422 `invalid` or `unknown_recipient`.
-   */
-  async addressing(room: string, toIn: unknown, expectsIn: unknown): Promise<{ to: string; expectsReply: string }> {
-    let to = "all";
-    if (toIn !== undefined) {
-      if (toIn === null) throw invalid("to", "to must be \"all\" or a member's name, not null.");
-      to = requireString(toIn, "to");
-      if (to.length < 1 || to.length > NAME_MAX) throw invalid("to", `to must be 1-${NAME_MAX} characters.`);
-    }
-    let expects: string | null = null;
-    if (expectsIn !== undefined && expectsIn !== null) {
-      const raw = requireString(expectsIn, "expects_reply").trim();
-      if (raw.length > NAME_MAX) throw invalid("expects_reply", `expects_reply must be at most ${NAME_MAX} characters.`);
-      expects = raw === "" ? null : raw;
-    }
-    const needMembers = to !== "all" || (expects !== null && expects !== "none" && expects !== "anyone");
-    if (needMembers) {
-      const members = memberList(await this.store.participants(room, this.clock.now()));
-      const unknown = (field: string, value: string) => new RelayError("unknown_recipient",
-        `"${value.slice(0, 64)}" is not a member of room "${room}"; use "all" or one of the listed members.`, { field, members });
-      if (to !== "all" && !members.includes(to)) throw unknown("to", to);
-      if (expects !== null && expects !== "none" && expects !== "anyone" && !members.includes(expects)) throw unknown("expects_reply", expects);
-    }
-    return { to, expectsReply: expects ?? (to === "all" ? "none" : to) };
+  /** Validates `to` and `expects_reply` against the room's members (SPEC §5.5). */
+  async addressing(room: string, toIn: unknown, expectsIn: unknown) {
+    return checkAddressing(room, toIn, expectsIn, async () => memberList(await this.store.participants(room, this.clock.now())));
   }
 
   /** `POST /messages` (SPEC §5.5). Throws 422, 409 `room_closed`, 429 `rate_limited`, 403 quota. */
@@ -274,16 +251,7 @@ export class Relay {
 
   /** The idle safety valve of SPEC §7.6. */
   budget(waited: number, quiet: number, status: RoomStatus): PollBudget {
-    const max = this.limits.maxIdleSeconds;
-    const idle = Math.max(round1(waited), round1(quiet));
-    const closed = status.status === "closed";
-    const timedOut = !closed && max > 0 && idle >= max;
-    return {
-      waitedSeconds: round1(waited), roomQuietSeconds: round1(quiet), idleSeconds: idle, maxIdleSeconds: max,
-      secondsLeft: max === 0 ? null : round1(max - idle),
-      shouldExit: closed || timedOut,
-      reason: closed ? "room_closed" : timedOut ? "idle_timeout" : null,
-    };
+    return pollBudget(waited, quiet, status, this.limits.maxIdleSeconds);
   }
 
   /** Adds `expects_reply_resolved` to messages of one room. */
@@ -339,19 +307,4 @@ export class Relay {
   get isClosing(): boolean {
     return this.closing;
   }
-}
-
-/** The code in an `Authorization` value: after `bearer ` (any case), else the whole value; trimmed. */
-export function parseBearer(header: string | null): string | null {
-  if (header === null) return null;
-  const value = /^bearer /i.test(header) ? header.slice(7) : header;
-  const code = value.trim();
-  return code && !/^basic /i.test(header) ? code : null;
-}
-
-function closedError(status: RoomStatus): RelayError {
-  const at = status.closedAtMs === null ? null : new Date(status.closedAtMs).toISOString();
-  return new RelayError("room_closed",
-    `Room "${status.name}" was closed by ${status.closedBy ?? "the operator"}${at ? ` at ${at}` : ""}; nobody will read further posts. Stop polling and wrap up.`,
-    { closed_at: at, closed_by: status.closedBy });
 }

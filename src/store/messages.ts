@@ -2,6 +2,7 @@ import type { Database } from "bun:sqlite";
 import type {
   InsertMessageInput, InsertMessageResult, Message, PosterRow, RoomSnapshot, RoomStatus, RoomSummary,
 } from "../relay/types.ts";
+import { openStatus } from "../relay/rooms.ts";
 
 interface MessageRow {
   room: string; seq: number; ts: number; from_name: string; to_name: string; text: string;
@@ -20,7 +21,7 @@ const toMessage = (r: MessageRow): Message => ({
 /** A room's status, open when no record says otherwise. */
 export const toStatus = (room: string, r: StatusRow | null): RoomStatus =>
   r ? { name: room, status: r.status, closedAtMs: r.closed_at, closedBy: r.closed_by }
-    : { name: room, status: "open", closedAtMs: null, closedBy: null };
+    : openStatus(room);
 
 /** Messages, room aggregates, statuses and posters: every query of them, SQL beside it. */
 export class MessageQueries {

@@ -1,0 +1,79 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig, type Config } from "../src/config.ts";
+import { createApp } from "../src/http/app.ts";
+import { LocalBus } from "../src/relay/bus.ts";
+import { Operator } from "../src/relay/operator.ts";
+import { Relay } from "../src/relay/relay.ts";
+import { SqliteStore } from "../src/store/sqlite.ts";
+
+/** Real time plus an offset that tests move forward instead of sleeping. */
+export class TestClock {
+  offsetMs = 0;
+  now(): number {
+    return Date.now() + this.offsetMs;
+  }
+  advance(ms: number): void {
+    this.offsetMs += ms;
+  }
+}
+
+/** A fresh temporary directory, removed by the returned cleanup. */
+export function tempDir(prefix = "argy-test-"): { path: string; cleanup: () => void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** The default Config with ARGYBARGY_* overrides given as environment strings. */
+export function testConfig(env: Record<string, string> = {}, dataDir = "/nonexistent-test-data"): Config {
+  return loadConfig({}, { ARGYBARGY_DATA: dataDir, ...env }).config;
+}
+
+export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
+
+/** A Relay and Operator on a fresh in-memory database (the real SqliteStore, no mocks). */
+export function newTestRelay(env: Record<string, string> = {}) {
+  const config = testConfig(env);
+  const store = SqliteStore.open(":memory:");
+  const clock = new TestClock();
+  const relay = new Relay({ store, bus: new LocalBus(), clock, limits: config, adminToken: ADMIN_TOKEN });
+  let savedToken: string | null = null;
+  const operator = new Operator(relay, { save: (t) => { savedToken = t; } });
+  return { config, store, clock, relay, operator, savedToken: () => savedToken };
+}
+
+/** An in-process app (never listening) with helpers to call it as a guest, an agent or the admin. */
+export function newTestApp(env: Record<string, string> = {}) {
+  const t = newTestRelay(env);
+  const errors: unknown[] = [];
+  const app = createApp({
+    relay: t.relay, operator: t.operator, config: t.config, startedMs: Date.now(), publicUrl: () => null,
+    logError: (_id, err) => errors.push(err),
+  });
+  /** Sends a request; `body` objects are JSON-encoded, strings sent as they are. */
+  const req = async (method: string, path: string, opts: { body?: unknown; headers?: Record<string, string> } = {}) => {
+    const body = opts.body === undefined ? undefined : typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
+    const res = await app.handle(new Request(`http://localhost${path}`, { method, body, headers: opts.headers }));
+    const text = await res.text();
+    let json: any = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      json = null;
+    }
+    return { status: res.status, headers: res.headers, json, text };
+  };
+  const admin = (method: string, path: string, body?: unknown) => req(method, path, { body, headers: { "x-admin-token": ADMIN_TOKEN } });
+  /** Mints a code through the API and returns a caller bound to it. */
+  const invite = async (name: string, room = "default", extra: Record<string, unknown> = {}) => {
+    const r = await admin("POST", "/admin/invite", { name, room, ...extra });
+    if (r.status !== 200) throw new Error(`invite ${name} failed: ${r.status} ${r.text}`);
+    return asAgent(r.json.code as string);
+  };
+  const asAgent = (code: string) => ({
+    code,
+    req: (method: string, path: string, body?: unknown) => req(method, path, { body, headers: { authorization: `Bearer ${code}` } }),
+  });
+  return { ...t, app, req, admin, invite, asAgent, errors };
+}
