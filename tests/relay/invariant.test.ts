@@ -1,0 +1,89 @@
+import { expect, test } from "bun:test";
+import { issueCode } from "../../src/relay/access.ts";
+import { LocalBus } from "../../src/relay/bus.ts";
+import { Relay } from "../../src/relay/relay.ts";
+import type { Agent, Store } from "../../src/relay/types.ts";
+import { SqliteStore } from "../../src/store/sqlite.ts";
+import { ADMIN_TOKEN, testConfig, TestClock } from "../helpers.ts";
+
+/** A real store whose snapshot reads pause after reading, so a post can land between snapshot and parking. */
+function delayedStore(inner: SqliteStore, onRead: () => Promise<void>): Store {
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if ((prop === "readTail" || prop === "readSince") && typeof value === "function") {
+        return async (...args: unknown[]) => {
+          const result = await value.apply(target, args);
+          await onRead();
+          return result;
+        };
+      }
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  }) as Store;
+}
+
+async function setup(onRead: () => Promise<void>) {
+  const inner = SqliteStore.open(":memory:");
+  const config = testConfig();
+  const relay = new Relay({ store: delayedStore(inner, onRead), bus: new LocalBus(), clock: new TestClock(), limits: config, adminToken: ADMIN_TOKEN });
+  await issueCode(inner, { name: "reader", room: "r" }, { nowMs: Date.now(), hashCodes: true, maxCodes: 0 });
+  const reader: Agent = { name: "reader", room: "r", capabilities: "" };
+  return { relay, reader };
+}
+
+test("a post committed between a poll's snapshot and its parking is delivered without sleeping to the deadline", async () => {
+  let relayRef: Relay | null = null;
+  let fired = false;
+  const { relay, reader } = await setup(async () => {
+    if (fired || !relayRef) return;
+    fired = true;
+    await relayRef.commit({ room: "r", from: "writer", to: "all", text: "raced", expectsReply: "none" }, true, 0);
+  });
+  relayRef = relay;
+  const started = performance.now();
+  const first = await relay.read(reader, 0, 10);
+  const elapsed = performance.now() - started;
+  expect(fired).toBe(true);
+  expect(elapsed).toBeLessThan(5000); // woken (or never parked), not slept to the 10 s deadline
+  const seqs = first!.messages.map((m) => m.seq);
+  if (seqs.length === 0) {
+    expect(first!.cursor).toBeLessThan(1);
+    const second = await relay.read(reader, first!.cursor, 0);
+    expect(second!.messages.map((m) => m.seq)).toEqual([1]);
+  } else {
+    expect(seqs).toEqual([1]);
+    expect(first!.cursor).toBe(1);
+  }
+});
+
+test("many posts racing many polls: every poller following its cursor sees every visible message exactly once, in order", async () => {
+  let relayRef: Relay | null = null;
+  let n = 0;
+  // Every snapshot read lets another post land before the poll parks.
+  const { relay } = await setup(async () => {
+    if (relayRef && n < 120) {
+      n++;
+      await relayRef.commit({ room: "r", from: `w${n % 3}`, to: n % 5 === 0 ? "reader0" : "all", text: `m${n}`, expectsReply: "none" }, true, 0);
+    }
+  });
+  relayRef = relay;
+  const readers: Agent[] = [0, 1, 2].map((i) => ({ name: `reader${i}`, room: "r", capabilities: "" }));
+  const follow = async (agent: Agent) => {
+    const got: number[] = [];
+    let cursor = 0;
+    for (let i = 0; i < 400 && (n < 120 || got.length === 0 || cursor < n); i++) {
+      const r = await relay.read(agent, cursor, 1);
+      got.push(...r!.messages.map((m) => m.seq));
+      cursor = r!.cursor;
+    }
+    const last = await relay.read(agent, cursor, 0);
+    got.push(...last!.messages.map((m) => m.seq));
+    return got;
+  };
+  const results = await Promise.all(readers.map(follow));
+  for (const [i, got] of results.entries()) {
+    const expected = Array.from({ length: 120 }, (_, k) => k + 1).filter((seq) => seq % 5 !== 0 || i === 0);
+    expect(got).toEqual(expected);
+  }
+}, 30_000);
