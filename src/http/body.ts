@@ -16,26 +16,10 @@ export async function readBody(request: Request, cap: number): Promise<RawBody |
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > cap) return null;
   if (!request.body) return { kind: "empty" };
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = request.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > cap) {
-      await reader.cancel().catch(() => {});
-      return null;
-    }
-    chunks.push(value);
-  }
-  if (total === 0) return { kind: "empty" };
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.byteLength;
-  }
+  // A declared length within the cap can be read in one go; only chunked bodies are counted as they stream.
+  const bytes = declared !== null ? new Uint8Array(await request.arrayBuffer()) : await readCapped(request.body, cap);
+  if (!bytes) return null;
+  if (bytes.byteLength === 0) return { kind: "empty" };
   let text: string;
   try {
     text = decoder.decode(bytes);
@@ -47,6 +31,29 @@ export async function readBody(request: Request, cap: number): Promise<RawBody |
   } catch {
     return { kind: "bad", why: "The request body is not valid JSON." };
   }
+}
+
+async function readCapped(stream: ReadableStream<Uint8Array>, cap: number): Promise<Uint8Array | null> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > cap) {
+      await reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.byteLength;
+  }
+  return bytes;
 }
 
 /** The JSON value of a required body; throws 422 `invalid` (field `body`) when empty or malformed. */

@@ -78,6 +78,10 @@ export class RoomTails {
     this.touched(m.room);
     const tail = this.tails.get(m.room);
     if (!tail) return;
+    if (m.seq <= tail.highSeq) {
+      this.drop(m.room); // out of order: never guess, refill from the store on the next read
+      return;
+    }
     tail.messages.push(m);
     tail.chars += m.text.length;
     this.chars += m.text.length;

@@ -66,34 +66,41 @@ export class MessageQueries {
     };
   }
 
-  insertMessage(input: InsertMessageInput): InsertMessageResult {
-    return this.db.transaction((): InsertMessageResult => {
-      const { room } = input;
-      const status = toStatus(room, this.q.status.get({ room }));
-      if (input.refuseIfClosed && status.status === "closed") return { ok: false, reason: "room_closed", status };
-      const agg = this.q.room.get({ room });
-      if (!agg?.msg_count && input.maxRooms > 0 && this.q.roomsWithMessages.get({})!.n >= input.maxRooms) {
-        return { ok: false, reason: "room_quota" };
-      }
-      const seq = (agg?.last_seq ?? 0) + 1;
-      const ts = input.nowMs;
-      this.q.insert.run({
-        room, seq, ts, from_name: input.from, to_name: input.to, text: input.text,
-        expects_reply: input.expectsReply, open_q: input.expectsReply === "none" ? 0 : 1,
-      });
-      this.q.answer.run({ room, seq, from_name: input.from });
-      let count = (agg?.msg_count ?? 0) + 1;
-      if (input.retention > 0 && count > input.retention) {
-        count -= this.q.prune.run({ room, upto: seq - input.retention }).changes;
-      }
-      this.q.upsertRoom.run({ room, seq, count, ts });
-      this.q.upsertPoster.run({ room, name: input.from, ts });
-      const message: Message = {
-        room, seq, tsMs: ts, from: input.from, to: input.to, text: input.text,
-        expectsReply: input.expectsReply, claimedBy: null,
-      };
-      return { ok: true, message };
-    }).immediate();
+  /**
+   * Inserts a batch of posts in ONE immediate transaction, each with its own closed check, quota,
+   * seq, retention and aggregates, in order. One commit for many posts is what makes concurrent
+   * senders cheap; every caller still learns its result only after the commit.
+   */
+  insertMessages(inputs: InsertMessageInput[]): InsertMessageResult[] {
+    return this.db.transaction(() => inputs.map((input) => this.insertOne(input))).immediate();
+  }
+
+  private insertOne(input: InsertMessageInput): InsertMessageResult {
+    const { room } = input;
+    const status = toStatus(room, this.q.status.get({ room }));
+    if (input.refuseIfClosed && status.status === "closed") return { ok: false, reason: "room_closed", status };
+    const agg = this.q.room.get({ room });
+    if (!agg?.msg_count && input.maxRooms > 0 && this.q.roomsWithMessages.get({})!.n >= input.maxRooms) {
+      return { ok: false, reason: "room_quota" };
+    }
+    const seq = (agg?.last_seq ?? 0) + 1;
+    const ts = input.nowMs;
+    this.q.insert.run({
+      room, seq, ts, from_name: input.from, to_name: input.to, text: input.text,
+      expects_reply: input.expectsReply, open_q: input.expectsReply === "none" ? 0 : 1,
+    });
+    this.q.answer.run({ room, seq, from_name: input.from });
+    let count = (agg?.msg_count ?? 0) + 1;
+    if (input.retention > 0 && count > input.retention) {
+      count -= this.q.prune.run({ room, upto: seq - input.retention }).changes;
+    }
+    this.q.upsertRoom.run({ room, seq, count, ts });
+    this.q.upsertPoster.run({ room, name: input.from, ts });
+    const message: Message = {
+      room, seq, tsMs: ts, from: input.from, to: input.to, text: input.text,
+      expectsReply: input.expectsReply, claimedBy: null,
+    };
+    return { ok: true, message };
   }
 
   private snapshot(room: string, read: () => MessageRow[]): RoomSnapshot {
