@@ -6,7 +6,7 @@ import type { Operator } from "../relay/operator.ts";
 import type { Relay } from "../relay/relay.ts";
 import { adminRoutes } from "./admin-routes.ts";
 import { agentRoutes } from "./agent-routes.ts";
-import { readBody, type RawBody } from "./body.ts";
+import { readBody } from "./body.ts";
 import { dashboardRoutes } from "./dashboard-routes.ts";
 import { docsRoutes } from "./docs-routes.ts";
 import { BASE_HEADERS, errorResponse, internalResponse, JSON_HEADERS, notFound } from "./errors.ts";
@@ -32,12 +32,12 @@ export type RouteDeps = AppDeps;
  */
 export function createApp(deps: AppDeps) {
   const { config } = deps;
-  const bodies = new WeakMap<Request, RawBody>();
   const table = new RouteTable();
   const cors = new Set(config.corsOrigins);
+  const tooLarge = () => new RelayError("payload_too_large", `The request body is larger than ${config.bodyCap} bytes.`, { max_bytes: config.bodyCap });
 
   const app = new Elysia({ serve: { idleTimeout: Math.min(255, config.maxWait + 15), reusePort: false } })
-    .onRequest(async ({ request, set }) => {
+    .onRequest(({ request, set }) => {
       Object.assign(set.headers, BASE_HEADERS);
       const origin = request.headers.get("origin");
       const corsHeaders: Record<string, string> = origin !== null && cors.has(origin) ? { "access-control-allow-origin": origin, vary: "Origin" } : {};
@@ -54,19 +54,19 @@ export function createApp(deps: AppDeps) {
       if (!allowed.includes(request.method)) {
         return errorResponse(new RelayError("method_not_allowed", `${request.method} is not allowed here; use ${allowed.join(" or ")}.`), { ...corsHeaders, allow: allowed.join(", ") });
       }
-      const body = await readBody(request, config.bodyCap);
-      if (!body) {
-        return errorResponse(new RelayError("payload_too_large", `The request body is larger than ${config.bodyCap} bytes.`, { max_bytes: config.bodyCap }), corsHeaders);
-      }
-      bodies.set(request, body);
+      const declared = request.headers.get("content-length");
+      if (declared !== null && Number(declared) > config.bodyCap) return errorResponse(tooLarge(), corsHeaders);
     })
-    .onParse(({ request }) => bodies.get(request) ?? { kind: "empty" })
+    // Runs for routes that take a body, before the guards: so a chunked body over the cap is 413, never 401.
+    .onParse(async ({ request }) => (await readBody(request, config.bodyCap)) ?? Promise.reject(tooLarge()))
     .onAfterHandle(({ set, response }) => {
       if (!(response instanceof Response)) Object.assign(set.headers, JSON_HEADERS);
     })
     .onError(({ code, error, set }) => {
       const headers = Object.fromEntries(Object.entries(set.headers).filter(([k]) => k.startsWith("access-control") || k === "vary")) as Record<string, string>;
-      if (error instanceof RelayError) return errorResponse(error, headers);
+      // A RelayError thrown by the body parser arrives wrapped in Elysia's ParseError.
+      const relayError = error instanceof RelayError ? error : (error as { cause?: unknown })?.cause;
+      if (relayError instanceof RelayError) return errorResponse(relayError, headers);
       if (code === "NOT_FOUND") return errorResponse(notFound(), headers);
       const requestId = crypto.randomUUID();
       deps.logError(requestId, error);
