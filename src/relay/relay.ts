@@ -298,10 +298,16 @@ export class Relay {
     return this.store.purgeExpiredCodes(this.clock.now() - 7 * 86_400_000);
   }
 
-  /** Answers every parked poll at once (each from a fresh snapshot) and refuses to park again. */
-  shutdown(): void {
+  /**
+   * Answers every parked poll at once (each from a fresh snapshot), refuses to park again, and
+   * resolves when no poll is parked any more (or after `graceMs`).
+   */
+  async shutdown(graceMs = 2000): Promise<void> {
     this.closing = true;
     this.waiters.bumpAll();
+    for (let waited = 0; this.waiters.count() > 0 && waited < graceMs; waited += 10) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
 
   get isClosing(): boolean {
