@@ -163,7 +163,7 @@ export interface Store {
   findCode(presentedHash: string): Promise<AccessCode | null>;
   listCodes(): Promise<AccessCode[]>;
   countCodes(): Promise<number>;
-  /** Deletes rows by name or by code value, optionally within one room; returns how many and whether any matched by code. */
+  /** Deletes rows by name or by code value, optionally within one room; returns how many and whether the target is a stored code (in any room). */
   deleteCodes(target: string, targetHash: string, room: string | null): Promise<{ count: number; matchedByCode: boolean }>;
   /** Converts plaintext rows to hashed form in place; returns how many. */
   hashPlaintextCodes(): Promise<number>;

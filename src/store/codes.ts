@@ -29,6 +29,7 @@ export class CodeQueries {
       nextExpiry: p<{ e: number | null }>("SELECT min(expires) AS e FROM codes WHERE room = $room AND expires > $now"),
       deleteByName: p("DELETE FROM codes WHERE name = $target AND ($room IS NULL OR room = $room)"),
       deleteByCode: p("DELETE FROM codes WHERE lookup = $hash AND ($room IS NULL OR room = $room)"),
+      isCode: p<{ one: number }>("SELECT 1 AS one FROM codes WHERE lookup = $hash LIMIT 1"),
       plaintext: p<{ id: number }>("SELECT id FROM codes WHERE hashed = 0"),
       toHashed: p("UPDATE codes SET stored = lookup, hashed = 1 WHERE id = $id"),
       purge: p("DELETE FROM codes WHERE expires IS NOT NULL AND expires < $cutoff"),
@@ -78,9 +79,11 @@ export class CodeQueries {
 
   deleteCodes(target: string, targetHash: string, room: string | null): { count: number; matchedByCode: boolean } {
     return this.db.transaction(() => {
+      // A code of another room than `room` is still a secret: report it so the audit masks it.
+      const isCode = Boolean(this.q.isCode.get({ hash: targetHash }));
       const byCode = this.q.deleteByCode.run({ hash: targetHash, room }).changes;
       const byName = this.q.deleteByName.run({ target, room }).changes;
-      return { count: byCode + byName, matchedByCode: byCode > 0 };
+      return { count: byCode + byName, matchedByCode: isCode };
     }).immediate();
   }
 
