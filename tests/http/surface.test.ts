@@ -61,7 +61,7 @@ describe("GET / manifest (SPEC §5.1)", () => {
 describe("identity and presence", () => {
   test("/health is exact and ignores credentials; /whoami is exactly name, room, capabilities", async () => {
     const t = newTestApp();
-    for (const headers of [{}, { authorization: "Bearer nonsense" }, { "x-admin-token": "nonsense" }]) {
+    for (const headers of [{}, { authorization: "Bearer nonsense" }, { "x-admin-token": "nonsense" }] as Record<string, string>[]) {
       const r = await t.req("GET", "/health", { headers });
       expect({ status: r.status, body: r.json }).toEqual({ status: 200, body: { status: "ok", version: "1.1.0" } });
     }
@@ -111,7 +111,7 @@ describe("CORS (SPEC §1.4)", () => {
       ["/health", {}, 200], ["/whoami", { authorization: `Bearer ${alice.code}` }, 200], ["/whoami", {}, 401], ["/nope", {}, 404],
     ] as [string, Record<string, string>, number][]) {
       const r = await t.req("GET", path, { headers: { origin: "https://b.example.test", ...headers } });
-      expect({ path, status: r.status, ...headersOf(r.headers, ["access-control-allow-origin", "vary", "access-control-allow-credentials"]) })
+      expect<unknown>({ path, status: r.status, ...headersOf(r.headers, ["access-control-allow-origin", "vary", "access-control-allow-credentials"]) })
         .toEqual({ path, status, "access-control-allow-origin": "https://b.example.test", vary: "Origin", "access-control-allow-credentials": null });
     }
     const unlisted = await t.req("GET", "/health", { headers: { origin: "https://evil.example.test" } });
@@ -169,7 +169,7 @@ describe("response headers (SPEC §1.4, §5.9, §9.3)", () => {
       ["/docs", DOCS_CSP], ["/docs/assets/init.js", DOCS_CSP], ["/docs/assets/swagger-ui.css", DOCS_CSP], ["/docs/assets/swagger-ui-bundle.js", DOCS_CSP],
     ]) {
       const r = await t.req("GET", path!);
-      expect({ path, status: r.status, ...headersOf(r.headers, [...Object.keys(SECURITY), "content-security-policy"]) })
+      expect<unknown>({ path, status: r.status, ...headersOf(r.headers, [...Object.keys(SECURITY), "content-security-policy"]) })
         .toEqual({ path, status: 200, ...SECURITY, "content-security-policy": csp });
     }
     const page = await t.req("GET", "/dashboard");
