@@ -1,25 +1,13 @@
-import { runCommand, showUsage } from "citty";
-import { main } from "./cli/index.ts";
-import { CliExit, USAGE_EXIT } from "./cli/output.ts";
-import { VERSION } from "./config.ts";
+import { runCli } from "./cli/index.ts";
 
-/** Compile entry: runs the CLI and maps failures to exit codes (1 failure, 2 usage). */
-async function run(argv: string[]): Promise<void> {
-  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
-    process.stdout.write(`${VERSION}\n`);
-    return;
-  }
-  try {
-    await runCommand(main, { rawArgs: argv });
-  } catch (err) {
-    if (err instanceof CliExit) {
-      process.stderr.write(`argybargy: ${err.message}\n`);
-      process.exit(err.code);
-    }
-    await showUsage(main);
-    process.stderr.write(`argybargy: ${(err as Error).message}\n`);
-    process.exit(USAGE_EXIT);
-  }
-}
+/** How long the process may linger after the command finished (stdout draining) before it exits anyway. */
+const LINGER_MS = 2000;
 
-await run(process.argv.slice(2));
+// process.exit would cut off output still queued for a pipe, so the code is set and the event
+// loop allowed to drain; an unref'd timer ends the process should anything keep it alive.
+process.exitCode = await runCli(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  isTTY: Boolean(process.stdout.isTTY),
+});
+setTimeout(() => process.exit(), LINGER_MS).unref();

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import type { ConsolaInstance } from "consola";
-import { loadConfig, VERSION, type Config } from "../config.ts";
+import { VERSION, type Config } from "../config.ts";
 import { createApp, type App } from "../http/app.ts";
 import { LocalBus } from "../relay/bus.ts";
 import { newSecret } from "../relay/codes.ts";
@@ -9,7 +9,8 @@ import { Relay } from "../relay/relay.ts";
 import { DataDir } from "../store/files.ts";
 import { SqliteStore } from "../store/sqlite.ts";
 import { createLogger } from "./log.ts";
-import { fail, out } from "./output.ts";
+import { setupVerb } from "./context.ts";
+import { fail } from "./output.ts";
 
 /** Seconds between upkeep sweeps (presence transitions, rate logs, throttle windows). */
 const SWEEP_SECONDS = 2;
@@ -89,19 +90,37 @@ export async function startServer(config: Config, log: ConsolaInstance = createL
   };
 }
 
-/** Stops the server on SIGINT/SIGTERM (the binary may be PID 1 in a container) and exits 0. */
-export function stopOnSignals(server: RunningServer, before: () => Promise<void> | void = () => {}): void {
-  const handler = () => {
-    void (async () => {
-      const force = setTimeout(() => process.exit(0), 5000);
-      await before();
-      await server.stop();
-      clearTimeout(force);
-      process.exit(0);
-    })();
-  };
-  process.on("SIGINT", handler);
-  process.on("SIGTERM", handler);
+/** Longest a shutdown may take before the process gives up waiting (SPEC §7.14: exit 0 within 5 s). */
+export const SHUTDOWN_GRACE_MS = 5000;
+
+/**
+ * Resolves with the signal's name at the first SIGINT/SIGTERM (the binary may be PID 1 in a
+ * container, where the default SIGTERM action is to ignore it), or "abort" when `signal` aborts.
+ * The handlers are removed again, so a second Ctrl+C during shutdown kills the process.
+ */
+export function untilStopped(signal?: AbortSignal): Promise<string> {
+  return new Promise((resolve) => {
+    const done = (why: string) => {
+      process.off("SIGINT", onInt);
+      process.off("SIGTERM", onTerm);
+      signal?.removeEventListener("abort", onAbort);
+      resolve(why);
+    };
+    const onInt = () => done("SIGINT");
+    const onTerm = () => done("SIGTERM");
+    const onAbort = () => done("abort");
+    process.on("SIGINT", onInt);
+    process.on("SIGTERM", onTerm);
+    if (signal?.aborted) done("abort");
+    else signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** Runs `steps` but returns after SHUTDOWN_GRACE_MS at the latest. */
+export async function withinGrace(steps: () => Promise<void>): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([steps(), new Promise((r) => (timer = setTimeout(r, SHUTDOWN_GRACE_MS)))]);
+  clearTimeout(timer);
 }
 
 export const serveCommand = defineCommand({
@@ -110,16 +129,16 @@ export const serveCommand = defineCommand({
     host: { type: "string", description: "Bind address (default ARGYBARGY_HOST or 127.0.0.1)" },
     port: { type: "string", description: "Bind port (default ARGYBARGY_PORT or 8765)" },
   },
-  async run({ args }) {
-    const { config, warnings } = loadConfig({ host: args.host, port: args.port });
-    const log = createLogger(config.logLevel);
-    for (const w of warnings) log.warn(w);
-    const server = await startServer(config, log).catch((err) => fail((err as Error).message));
-    out(`argybargy ${VERSION} listening on ${server.url}`);
-    out(`dashboard: ${server.url}/dashboard`);
-    out(`state dir: ${config.dataDir} (one server process per data directory)`);
-    if (process.stdout.isTTY) out(`admin token: ${server.adminToken}`);
-    else out(`admin token: in ${server.dataDir.tokenPath} (print it with: argybargy token)`);
-    stopOnSignals(server);
+  async run(ctx) {
+    const { io, config, out } = setupVerb(ctx, { host: ctx.args.host, port: ctx.args.port });
+    const server = await startServer(config, createLogger(config.logLevel)).catch((err) => fail((err as Error).message));
+    out.line(`argybargy ${VERSION} listening on ${server.url}`);
+    out.line(`dashboard: ${server.url}/dashboard`);
+    out.line(`state dir: ${config.dataDir} (one server process per data directory)`);
+    // The token only on a terminal: piped output ends up in logs (SPEC §8).
+    if (io.isTTY) out.line(`admin token: ${server.adminToken}`);
+    else out.line(`admin token: in ${server.dataDir.tokenPath} (print it with: argybargy token)`);
+    await untilStopped(io.stop);
+    await withinGrace(() => server.stop());
   },
 });
