@@ -2,13 +2,23 @@ import { defineCommand, parseArgs, renderUsage, runCommand, type ArgsDef, type C
 import { VERSION } from "../config.ts";
 import { RelayError } from "../relay/errors.ts";
 import { checkArgs } from "./args.ts";
+import { codesCommand } from "./codes.ts";
 import { oneLine } from "./context.ts";
+import { inviteCommand } from "./invite.ts";
 import { CliExit, stripAnsi, USAGE_EXIT, type CliIo } from "./output.ts";
+import { revokeCommand } from "./revoke.ts";
+import { roomCommand } from "./room.ts";
 import { serveCommand } from "./serve.ts";
+import { tokenCommand } from "./token.ts";
 
 /** Every verb of SPEC §8, in the order the usage text lists them. */
 const VERBS: Record<string, CommandDef<any>> = {
   serve: serveCommand,
+  token: tokenCommand,
+  invite: inviteCommand,
+  codes: codesCommand,
+  revoke: revokeCommand,
+  room: roomCommand,
 };
 
 /** The root command and its verbs. */
