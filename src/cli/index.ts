@@ -2,12 +2,17 @@ import { defineCommand, parseArgs, renderUsage, runCommand, type ArgsDef, type C
 import { VERSION } from "../config.ts";
 import { RelayError } from "../relay/errors.ts";
 import { checkArgs } from "./args.ts";
+import { closeCommand } from "./close.ts";
 import { codesCommand } from "./codes.ts";
 import { oneLine } from "./context.ts";
+import { healthCommand } from "./health.ts";
 import { inviteCommand } from "./invite.ts";
 import { CliExit, stripAnsi, USAGE_EXIT, type CliIo } from "./output.ts";
+import { postCommand } from "./post.ts";
+import { reopenCommand } from "./reopen.ts";
 import { revokeCommand } from "./revoke.ts";
 import { roomCommand } from "./room.ts";
+import { roomsCommand } from "./rooms.ts";
 import { serveCommand } from "./serve.ts";
 import { tokenCommand } from "./token.ts";
 
@@ -19,6 +24,11 @@ const VERBS: Record<string, CommandDef<any>> = {
   codes: codesCommand,
   revoke: revokeCommand,
   room: roomCommand,
+  post: postCommand,
+  rooms: roomsCommand,
+  close: closeCommand,
+  reopen: reopenCommand,
+  health: healthCommand,
 };
 
 /** The root command and its verbs. */
