@@ -15,9 +15,11 @@ import { roomCommand } from "./room.ts";
 import { roomsCommand } from "./rooms.ts";
 import { serveCommand } from "./serve.ts";
 import { tokenCommand } from "./token.ts";
+import { upCommand } from "./up.ts";
 
 /** Every verb of SPEC §8, in the order the usage text lists them. */
 const VERBS: Record<string, CommandDef<any>> = {
+  up: upCommand,
   serve: serveCommand,
   token: tokenCommand,
   invite: inviteCommand,
