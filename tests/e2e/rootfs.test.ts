@@ -158,11 +158,16 @@ describe("the container root filesystem", () => {
     expect(r.exitCode).toBe(0);
   });
 
-  test("serves as uid 65532, exits 0 on SIGTERM as PID 1, and keeps messages in /data", async () => {
+  test("serves as uid 65532, passes its HEALTHCHECK, exits 0 on SIGTERM as PID 1, keeps messages in /data", async () => {
     requireSetup();
     const first = await boot();
     expect(await (await fetch(`${first.url}/health`)).json()).toEqual({ status: "ok", version: "1.1.0" });
     expect(readFileSync(`/proc/${first.pid1}/status`, "utf8")).toMatch(new RegExp(`^Uid:\\s+${uid}\\s+${uid}\\b`, "m"));
+    // The image's HEALTHCHECK: the binary's own client, since the image has no curl.
+    const port = new URL(first.url).port;
+    const health = Bun.spawnSync(inContainer(["health"]), { env: { ...containerEnv, ARGYBARGY_PORT: port }, stdout: "pipe", stderr: "pipe" });
+    expect(health.stdout.toString().trim()).toBe("ok 1.1.0");
+    expect(health.exitCode).toBe(0);
 
     const said = await fetch(`${first.url}/admin/say`, admin({ room: "ops", text: "hello" }));
     expect(said.status).toBe(200);
