@@ -25,8 +25,13 @@ export const upCommand = defineCommand({
     } else {
       const bin = findCloudflared(io.env?.PATH);
       if (bin) {
-        tunnel = Tunnel.start(bin, server.port, io.env);
-        await announceTunnel(out, server, tunnel, stopped);
+        try {
+          tunnel = Tunnel.start(bin, server.port, io.env);
+        } catch (err) {
+          out.line(`Could not start ${bin} (${(err as Error).message}), so argybargy is running locally only.`);
+          panel(out, server, null);
+        }
+        if (tunnel) await announceTunnel(out, server, tunnel, stopped);
       } else {
         out.line("cloudflared is not installed, so argybargy is running locally only.");
         out.line("For an internet URL, install cloudflared (https://github.com/cloudflare/cloudflared/releases) and run `argybargy up` again.");

@@ -101,6 +101,19 @@ describe("up (in process)", () => {
     expect(existsSync(join(dir.path, "url.txt"))).toBe(false);
     expect((await run.stop()).code).toBe(0);
   });
+
+  test("a cloudflared that cannot be started: says so and serves locally", async () => {
+    const bin = join(dir.path, "broken-bin");
+    mkdirSync(bin);
+    writeFileSync(join(bin, "cloudflared"), "#!/nonexistent/interpreter\n", { mode: 0o755 });
+    const run = await startInProcess(["up", "--port", "0"], { ...env, PATH: bin }, /Ctrl\+C to stop/);
+    const out = run.output();
+    expect(out).toContain(`Could not start ${join(bin, "cloudflared")} (`);
+    expect(out).toContain("running locally only");
+    expect(out).toContain("local only — no tunnel");
+    expect((await fetch(`${localUrl(out)}/health`)).status).toBe(200);
+    expect((await run.stop()).code).toBe(0);
+  });
 });
 
 /** `bun src/main.ts up …` as a real process, its stdout collected as it arrives. */
