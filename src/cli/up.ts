@@ -48,9 +48,10 @@ export const upCommand = defineCommand({
 
 /**
  * Waits (with progress) for the tunnel's URL, publishes it in url.txt and prints the panel; or
- * says the tunnel gave none and prints the local panel. Watches cloudflared for the rest of the run.
+ * says the tunnel gave none and prints the local panel. After `patienceMs` without a URL the
+ * local panel is shown and a late URL still published. Watches cloudflared for the rest of the run.
  */
-async function announceTunnel(out: Output, server: RunningServer, tunnel: Tunnel, stopped: Promise<string>): Promise<void> {
+export async function announceTunnel(out: Output, server: RunningServer, tunnel: Tunnel, stopped: Promise<string>, patienceMs = TUNNEL_PATIENCE_MS): Promise<void> {
   let stopping = false;
   void stopped.then(() => (stopping = true));
   let published = false;
@@ -73,14 +74,14 @@ async function announceTunnel(out: Output, server: RunningServer, tunnel: Tunnel
   const first = await Promise.race([
     tunnel.url.then((url) => ({ url })),
     stopped.then(() => null),
-    new Promise<"slow">((r) => (patience = setTimeout(() => r("slow"), TUNNEL_PATIENCE_MS))),
+    new Promise<"slow">((r) => (patience = setTimeout(() => r("slow"), patienceMs))),
   ]);
   clearInterval(ticker);
   clearTimeout(patience);
   out.progress(null);
   if (first === null) return;
   if (first === "slow") {
-    out.line(`The tunnel has reported no URL after ${TUNNEL_PATIENCE_MS / 1000} s; the bridge serves locally meanwhile at ${server.url}/dashboard`);
+    out.line(`The tunnel has reported no URL after ${patienceMs / 1000} s; the bridge serves locally meanwhile at ${server.url}/dashboard`);
     panel(out, server, null);
     void tunnel.url.then((url) => url && publish(url));
   } else if (first.url) {

@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkArgs } from "../../src/cli/args.ts";
 import { ControlClient, roomPath } from "../../src/cli/client.ts";
 import { CliExit, Output, table } from "../../src/cli/output.ts";
-import { findCloudflared, findTunnelUrl } from "../../src/cli/tunnel.ts";
+import { findCloudflared, findTunnelUrl, Tunnel } from "../../src/cli/tunnel.ts";
+import { announceTunnel } from "../../src/cli/up.ts";
 import { DataDir } from "../../src/store/files.ts";
 import { tempDir } from "../helpers.ts";
+import { serverOn } from "./run-cli.ts";
 
 /** The CliExit a call ends with. */
 async function exitOf(fn: () => unknown): Promise<CliExit> {
@@ -142,5 +144,33 @@ describe("ControlClient", () => {
 
   test("room paths are URL-encoded", () => {
     expect(roomPath("a b/c", "close")).toBe("/admin/rooms/a%20b%2Fc/close");
+  });
+});
+
+describe("announceTunnel", () => {
+  test("a slow tunnel: the local panel first, then url.txt and the public panel when the URL arrives", async () => {
+    const dir = tempDir("argy-cli-slow-");
+    const server = await serverOn(dir.path);
+    const bin = join(dir.path, "cloudflared");
+    writeFileSync(bin, "#!/bin/sh\nsleep 0.6\necho 'INF |  https://late-tunnel.trycloudflare.com  |' >&2\nexec sleep 30\n", { mode: 0o755 });
+    let text = "";
+    const out = new Output({ stdout: { write: (s: string) => (text += s) }, stderr: { write: (s: string) => (text += s) }, isTTY: false }, true);
+    const tunnel = Tunnel.start(bin, server.port);
+    const stop = Promise.withResolvers<string>();
+    try {
+      await announceTunnel(out, server, tunnel, stop.promise, 100);
+      expect(text).toContain("The tunnel has reported no URL after 0.1 s");
+      expect(text).toContain("local only — no tunnel");
+      expect(existsSync(server.dataDir.urlPath)).toBe(false);
+      const deadline = Date.now() + 5000;
+      while (!existsSync(server.dataDir.urlPath) && Date.now() < deadline) await Bun.sleep(20);
+      expect(readFileSync(server.dataDir.urlPath, "utf8")).toBe("https://late-tunnel.trycloudflare.com\n");
+      expect(text).toContain("Public URL      : https://late-tunnel.trycloudflare.com");
+    } finally {
+      stop.resolve("abort");
+      await tunnel.stop(1000);
+      await server.stop();
+      dir.cleanup();
+    }
   });
 });
