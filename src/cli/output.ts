@@ -15,6 +15,7 @@ export function fail(message: string, code = 1): never {
   throw new CliExit(code, message);
 }
 
+/** The one method of a stream the CLI needs (process.stdout, or a test's capture). */
 export interface Writer {
   write(chunk: string): unknown;
 }

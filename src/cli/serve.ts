@@ -123,6 +123,7 @@ export async function withinGrace(steps: () => Promise<void>): Promise<void> {
   clearTimeout(timer);
 }
 
+/** `argybargy serve`: the relay without a tunnel (the container's command); exit 0 on SIGINT/SIGTERM. */
 export const serveCommand = defineCommand({
   meta: { name: "serve", description: "Run the relay without a tunnel" },
   args: {

@@ -1,11 +1,5 @@
 import type { Subprocess } from "bun";
 
-/**
- * A Cloudflare quick tunnel run by `argybargy up` (SPEC §8): `cloudflared tunnel --url
- * http://localhost:<port>`, its stdout and stderr read as one stream and scanned for the first
- * `https://<host>.trycloudflare.com`.
- */
-
 /** The public URL a quick tunnel announces. */
 const QUICK_URL = /https:\/\/([A-Za-z0-9.-]+)\.trycloudflare\.com/g;
 /** Bytes of an unfinished line kept while scanning (a URL never spans more). */
@@ -28,6 +22,11 @@ export function findCloudflared(path?: string): string | null {
   return Bun.which("cloudflared", path === undefined ? undefined : { PATH: path });
 }
 
+/**
+ * A Cloudflare quick tunnel run by `argybargy up` (SPEC §8): `cloudflared tunnel --url
+ * http://localhost:<port>`, its stdout and stderr both scanned for the first
+ * `https://<host>.trycloudflare.com`.
+ */
 export class Tunnel {
   /** The first URL announced, or null once the output ended without one. */
   readonly url: Promise<string | null>;

@@ -8,6 +8,7 @@ import { findCloudflared, Tunnel } from "./tunnel.ts";
 /** After this long without a tunnel URL the panel is shown for local use; the URL may still follow. */
 const TUNNEL_PATIENCE_MS = 30_000;
 
+/** `argybargy up`: the relay, a quick tunnel when cloudflared is on PATH, and the panel; exit 0 on SIGINT/SIGTERM. */
 export const upCommand = defineCommand({
   meta: { name: "up", description: "Run the relay, with a Cloudflare quick tunnel when cloudflared is installed" },
   args: {
