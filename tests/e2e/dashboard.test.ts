@@ -241,7 +241,9 @@ describe("dashboard in Chromium", () => {
     const got = await parked;
     const m = got.messages[0];
     expect([m.from, m.to, m.expects_reply, m.text]).toEqual(["night-shift", "carl", "anyone", "pick this up?"]);
-    expect(await o.page.innerText("#expectsPill")).toBe("expects · carl");
+    // A sent message clears the explicit choice: the pill falls back to the default again.
+    await o.page.waitForFunction(() => document.getElementById("expectsPill")?.textContent === "expects · carl");
+    expect(await o.page.getAttribute("#expectsPill", "class")).not.toContain("conv-pill--armed");
     await o.close();
   }, 30_000);
 
