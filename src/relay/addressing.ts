@@ -20,7 +20,8 @@ export async function checkAddressing(room: string, toIn: unknown, expectsIn: un
     if (raw.length > NAME_MAX) throw invalid("expects_reply", `expects_reply must be at most ${NAME_MAX} characters.`);
     expects = raw === "" ? null : raw;
   }
-  const named = (v: string | null): v is string => v !== null && v !== "all" && v !== "none" && v !== "anyone";
+  // "all" addresses a broadcast but is nobody to answer: as expects_reply it must be a member like any name.
+  const named = (v: string | null): v is string => v !== null && v !== "none" && v !== "anyone";
   if (to !== "all" || named(expects)) {
     const list = await members();
     const unknown = (field: string, value: string) => new RelayError("unknown_recipient",
