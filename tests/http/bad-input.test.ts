@@ -135,6 +135,11 @@ const CASES: Case[] = [
   post({ text: "x", to: "ghost" }, { name: "to a non-member", status: 422, error: "unknown_recipient", field: "to", extra: { members } }),
   post({ text: "x", to: "Bob" }, { name: "to is case-sensitive", status: 422, error: "unknown_recipient", field: "to", extra: { members } }),
   post({ text: "x", expects_reply: " ghost " }, { name: "expects_reply naming a non-member", status: 422, error: "unknown_recipient", field: "expects_reply", extra: { members } }),
+  post({ text: "x", expects_reply: "all" }, { name: "expects_reply all is not none, anyone or a member", status: 422, error: "unknown_recipient", field: "expects_reply", extra: { members } }),
+  post({ text: "x", expects_reply: "Anyone" }, { name: "expects_reply words are case-sensitive", status: 422, error: "unknown_recipient", field: "expects_reply", extra: { members } }),
+  post({ text: "x", to: "anyone" }, { name: "to anyone is not a member", status: 422, error: "unknown_recipient", field: "to", extra: { members } }),
+  post({ text: "x", to: " bob " }, { name: "to is not trimmed", status: 422, error: "unknown_recipient", field: "to", extra: { members } }),
+  { name: "a no-body endpoint ignores a malformed body", method: "POST", path: "/messages/99/claim", as: "alice", body: "{", status: 404, error: "not_found" },
   // Invites (§4.2, §4.4, §6.4)
   ...[["a b", "space"], ["-x", "leading dash"], [".x", "leading dot"], ["x".repeat(65), "65 characters"], ["", "empty"], ["café", "non-ASCII"], ["a/b", "slash"]]
     .map(([name, why]): Case => ({ name: `invite name with ${why}`, method: "POST", path: "/admin/invite", as: "admin", body: { name }, status: 422, error: "invalid", field: "name" })),
