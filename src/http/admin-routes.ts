@@ -71,15 +71,14 @@ export function adminRoutes({ relay, operator, config, publicUrl, startedMs }: R
     .post("/admin/revoke", async ({ body }) => ({ revoked: await operator.revoke(requiredBody(body)) }), { admin: true, ...docs.revoke })
     .post("/admin/say", async ({ body }) => ({ ok: true, message: wireMessage(await operator.say(requiredBody(body))) }), { admin: true, ...docs.say })
     .post("/admin/regenerate-token", async () => ({ admin_token: await operator.regenerateToken() }), { admin: true, ...docs.regenerate })
-    .post("/admin/rooms/:room/close", async ({ params, body }) => ({ ok: true, room: wireStatus(await operator.setRoomOpen(decode(params.room), false, optionalBody(body))) }), { admin: true, ...docs.close })
-    .post("/admin/rooms/:room/reopen", async ({ params, body }) => ({ ok: true, room: wireStatus(await operator.setRoomOpen(decode(params.room), true, optionalBody(body))) }), { admin: true, ...docs.reopen });
+    .post("/admin/rooms/:room/close", async ({ params, body }) => ({ ok: true, room: wireStatus(await operator.setRoomOpen(roomParam(params.room), false, optionalBody(body))) }), { admin: true, ...docs.close })
+    .post("/admin/rooms/:room/reopen", async ({ params, body }) => ({ ok: true, room: wireStatus(await operator.setRoomOpen(roomParam(params.room), true, optionalBody(body))) }), { admin: true, ...docs.reopen });
 }
 
-/** Path parameters arrive URL-encoded in some set-ups; a malformed escape is simply an invalid name. */
-function decode(raw: string): string {
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
-  }
+/**
+ * Elysia has already URL-decoded the path parameter (decoding again would turn `%2541` into `A`);
+ * a malformed escape arrives as null, which is simply an invalid name.
+ */
+function roomParam(raw: string | null | undefined): string {
+  return raw ?? "";
 }
