@@ -51,7 +51,8 @@ export function agentRoutes({ relay, config }: RouteDeps) {
       };
     }, { agent: true, ...agentDocs.poll })
     .post("/messages/:seq/claim", async ({ agent, params }) => {
-      const seq = parseIntParam(params.seq, "seq", 0, Number.MIN_SAFE_INTEGER);
+      // A malformed escape arrives as null: not an integer, rather than "absent".
+      const seq = parseIntParam(params.seq ?? "", "seq", 0, Number.MIN_SAFE_INTEGER);
       const r = await relay.claim(agent, seq);
       if (r.won) return { won: true, claimed_by: r.claimedBy, seq: r.seq };
       return errorResponse(new RelayError("already_claimed", `Message ${seq} is already claimed by ${r.claimedBy}; stay quiet.`, { won: false, claimed_by: r.claimedBy, seq }));
