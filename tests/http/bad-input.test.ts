@@ -102,6 +102,7 @@ const CASES: Case[] = [
   ...intCases("GET", (v) => `/messages?wait=${v}`, "alice", "wait", ["1.5", "abc", "", "-1", HUGE]),
   ...intCases("GET", (v) => `/history?limit=${v}`, "alice", "limit", ["1.5", "abc", "", "-1", "0", HUGE]),
   ...intCases("POST", (v) => `/messages/${v}/claim`, "alice", "seq", ["1.5", "abc", HUGE, "-9007199254740993"]),
+  { name: "a malformed escape as seq", method: "POST", path: "/messages/%ZZ/claim", as: "alice", status: 422, error: "invalid", field: "seq" },
   { name: "seq=-1 is a claim of nothing (404)", method: "POST", path: "/messages/-1/claim", as: "alice", status: 404, error: "not_found" },
   { name: "seq=0 is a claim of nothing (404)", method: "POST", path: "/messages/0/claim", as: "alice", status: 404, error: "not_found" },
   ...intCases("GET", (v) => `/admin/audit?limit=${v}`, "admin", "limit", ["1.5", "abc", "", "0", "-1", "1001", HUGE]),
@@ -177,6 +178,8 @@ const CASES: Case[] = [
   { name: "close with an array body", method: "POST", path: "/admin/rooms/lab/close", as: "admin", body: "[1]", status: 422, error: "invalid", field: "body" },
   { name: "close an invalid room name", method: "POST", path: "/admin/rooms/a%20b/close", as: "admin", status: 422, error: "invalid", field: "room" },
   { name: "reopen an invalid room name", method: "POST", path: "/admin/rooms/-lab/reopen", as: "admin", status: 422, error: "invalid", field: "room" },
+  { name: "a room path is URL-decoded once, not twice", method: "POST", path: "/admin/rooms/%2541bc/close", as: "admin", status: 422, error: "invalid", field: "room" },
+  { name: "a malformed escape in a room path", method: "POST", path: "/admin/rooms/%ZZ/reopen", as: "admin", status: 422, error: "invalid", field: "room" },
   { name: "reopen a 65-character room", method: "POST", path: `/admin/rooms/${"r".repeat(65)}/reopen`, as: "admin", status: 422, error: "invalid", field: "room" },
 ];
 
