@@ -145,6 +145,7 @@ const CASES: Case[] = [
   ...[["a b", "space"], ["-x", "leading dash"], [".x", "leading dot"], ["x".repeat(65), "65 characters"], ["", "empty"], ["café", "non-ASCII"], ["a/b", "slash"]]
     .map(([name, why]): Case => ({ name: `invite name with ${why}`, method: "POST", path: "/admin/invite", as: "admin", body: { name }, status: 422, error: "invalid", field: "name" })),
   ...["Operator", "ALL", "anyone", "None"].map((name): Case => ({ name: `reserved name ${name}`, method: "POST", path: "/admin/invite", as: "admin", body: { name }, status: 422, error: "invalid", field: "name" })),
+  { name: "a name of exactly 64 characters", method: "POST", path: "/admin/invite", as: "admin", body: { name: "N".repeat(64), room: "r".repeat(64) }, status: 200, writes: "code" },
   { name: "invite without a name", method: "POST", path: "/admin/invite", as: "admin", body: { room: "lab" }, status: 422, error: "invalid", field: "name" },
   { name: "invite name as a number", method: "POST", path: "/admin/invite", as: "admin", body: { name: 7 }, status: 422, error: "invalid", field: "name" },
   { name: "invite into an invalid room", method: "POST", path: "/admin/invite", as: "admin", body: { name: "carol", room: "a b" }, status: 422, error: "invalid", field: "room" },

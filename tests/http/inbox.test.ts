@@ -16,6 +16,7 @@ interface Scenario {
   name: string;
   /** Agents as [name, room]; default alice, bob, carol in lab. */
   agents?: [string, string][];
+  env?: Record<string, string>;
   steps: Step[];
   /** The inbox afterwards, as texts in order (or [text, expects_reply_resolved]). */
   waiting: (string | [string, string])[];
@@ -60,6 +61,12 @@ const SCENARIOS: Scenario[] = [
     waiting: [["Q", "anyone"]],
   },
   {
+    name: "a question pruned by retention leaves the inbox",
+    env: { ARGYBARGY_MAX_MESSAGES_PER_ROOM: "2" },
+    steps: [["post", "alice", q("old Q", "operator")], ["post", "alice", q("new Q", "operator")], ["say", { room: "lab", sender: "zed", text: "x" }]],
+    waiting: ["new Q"],
+  },
+  {
     name: "questions of every room are listed, oldest first",
     agents: [["alice", "one"], ["bob", "two"]],
     steps: [["post", "bob", q("two Q", "operator")], ["advance", 1000], ["post", "alice", q("one Q", "operator")]],
@@ -69,7 +76,7 @@ const SCENARIOS: Scenario[] = [
 
 test("the inbox rules, scenario by scenario", async () => {
   for (const s of SCENARIOS) {
-    const t = newTestApp({ ARGYBARGY_RATE_MAX: "0" });
+    const t = newTestApp({ ARGYBARGY_RATE_MAX: "0", ...s.env });
     const agents: Record<string, Awaited<ReturnType<typeof t.invite>>> = {};
     for (const [name, room] of s.agents ?? [["alice", "lab"], ["bob", "lab"], ["carol", "lab"]]) agents[name] = await t.invite(name, room);
     for (const step of s.steps) {

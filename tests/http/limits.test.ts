@@ -47,11 +47,16 @@ describe("rate limit (SPEC §7.8)", () => {
       expect(errorOf(r)).toEqual({ status: 409, error: "room_closed" });
       expect(r.json.closed_by).toBe("operator");
       expect(r.json.closed_at).toMatch(/Z$/);
+      expect(r.json.message).toContain("operator");
+      expect(r.json.message).toContain(r.json.closed_at);
     }
     for (let i = 0; i < 5; i++) expect((await alice.req("POST", "/messages", { text: "" })).status).toBe(422);
     await t.admin("POST", "/admin/rooms/lab/reopen");
     for (let i = 0; i < 3; i++) expect((await alice.req("POST", "/messages", { text: `m${i}` })).status).toBe(200);
     expect((await alice.req("POST", "/messages", { text: "over" })).status).toBe(429);
+    // The closed check comes first: an agent over its rate in a closed room hears 409, not 429.
+    await t.admin("POST", "/admin/rooms/lab/close", { by: "boss" });
+    expect(errorOf(await alice.req("POST", "/messages", { text: "closed and over" }))).toEqual({ status: 409, error: "room_closed" });
   });
 
   test("RATE_MAX=0 or RATE_WINDOW=0 disables it", async () => {
@@ -103,6 +108,10 @@ describe("quotas (SPEC §7.9)", () => {
 describe("expiry (SPEC §4.3, §4.4)", () => {
   test("0m is dead at once; a 10m code fails on the very next request after its deadline", async () => {
     const t = newTestApp();
+    const zero = await t.admin("POST", "/admin/invite", { name: "zero", expires: "0.0" });
+    expect(zero.json.expires).not.toBeNull();
+    expect((await t.asAgent(zero.json.code).req("GET", "/whoami")).status).toBe(401);
+    await t.admin("POST", "/admin/revoke", { target: "zero" });
     const dead = await t.admin("POST", "/admin/invite", { name: "dead", expires: "0m" });
     expect(dead.status).toBe(200);
     expect(Date.parse(dead.json.expires)).toBeLessThanOrEqual(t.clock.now());

@@ -47,6 +47,7 @@ describe("POST /messages", () => {
     const polled = await bob.req("GET", "/messages");
     expect(texts(polled)).toEqual([text]);
     expect(polled.text).toContain("\u{1F600}"); // raw UTF-8 on the wire, not \u escapes
+    expect(polled.text).not.toMatch(/[:,] "|\n/); // compact
     expect(texts(await bob.req("GET", "/history"))).toEqual([text]);
   });
 

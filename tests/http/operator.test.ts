@@ -167,7 +167,51 @@ describe("stats and audit (SPEC §6.2, §6.3, §7.13)", () => {
   });
 });
 
-describe("operator actions (SPEC §6.6–§6.8)", () => {
+describe("operator actions (SPEC §6.4–§6.9)", () => {
+  test("/admin/invite answers the code once with the public URL and a pasteable instruction", async () => {
+    const t = newTestApp({ ARGYBARGY_MAX_WAIT: "17" });
+    const r = await t.req("POST", "/admin/invite", {
+      headers: { "x-admin-token": ADMIN_TOKEN, "x-forwarded-proto": "https", "x-forwarded-host": "bridge.example.test" },
+      body: { name: "alice", room: "lab", expires: "1d", capabilities: "reviews" },
+    });
+    expect(Object.keys(r.json).sort()).toEqual(["capabilities", "code", "expires", "instruction", "name", "room", "url"]);
+    expect(r.json).toMatchObject({ name: "alice", room: "lab", capabilities: "reviews", url: "https://bridge.example.test" });
+    expect(r.json.code).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(Date.parse(r.json.expires) - t.clock.now()).toBeGreaterThan(86_400_000 - 5000);
+    const text = r.json.instruction as string;
+    for (const part of [r.json.code, "https://bridge.example.test", `Authorization: Bearer ${r.json.code}`, "wait=17", "since=<cursor>", "should_exit"]) expect(text).toContain(part);
+    expect(text).not.toContain("\n");
+    const defaults = (await t.admin("POST", "/admin/invite", { name: "bob" })).json;
+    expect(defaults).toMatchObject({ room: "default", expires: null, capabilities: "", url: "http://localhost" });
+  });
+
+  test("the change counter moves on every change an operator view shows, and only then", async () => {
+    const t = newTestApp();
+    const alice = await t.invite("alice", "lab");
+    const bob = await t.invite("bob", "lab");
+    const cursor = async () => (await t.admin("GET", "/admin/changes")).json.cursor as number;
+    const cases: [string, () => Promise<unknown>, boolean][] = [
+      ["an agent's first presence", () => alice.req("GET", "/whoami"), true],
+      ["a repeated request", () => alice.req("GET", "/whoami"), false],
+      ["a read", () => alice.req("GET", "/history"), false],
+      ["a post", () => alice.req("POST", "/messages", { text: "q", expects_reply: "anyone" }), true],
+      ["a claim", () => bob.req("POST", "/messages/1/claim"), true],
+      ["a lost claim", () => alice.req("POST", "/messages/1/claim"), false],
+      ["an invite", () => t.admin("POST", "/admin/invite", { name: "carol", room: "lab" }), true],
+      ["a revoke", () => t.admin("POST", "/admin/revoke", { target: "carol" }), true],
+      ["a close", () => t.admin("POST", "/admin/rooms/lab/close"), true],
+      ["a reopen", () => t.admin("POST", "/admin/rooms/lab/reopen"), true],
+      ["an admin read", () => t.admin("GET", "/admin/state"), false],
+      ["a failed admin auth", () => t.req("GET", "/admin/stats", { headers: { "x-admin-token": "bad" } }), true],
+    ];
+    for (const [name, act, moves] of cases) {
+      const before = await cursor();
+      await act();
+      const after = await t.admin("GET", `/admin/changes?since=${before}`);
+      expect({ name, moved: after.json.cursor > before, changed: after.json.changed }).toEqual({ name, moved: moves, changed: moves });
+    }
+  });
+
   test("/admin/say: sender default operator, another sender allowed, closed room allowed, wakes polls", async () => {
     const t = newTestApp({ ARGYBARGY_MAX_WAIT: "10" });
     const bob = await t.invite("bob", "lab");
@@ -228,6 +272,12 @@ describe("operator actions (SPEC §6.6–§6.8)", () => {
       expect((await get(fresh)).status).toBe(200);
       expect(await Bun.file(tokenPath).text()).toBe(fresh);
       expect(statSync(tokenPath).mode & 0o777).toBe(0o600);
+      // The public URL is read from url.txt per request (trimmed, no trailing slash).
+      await Bun.write(join(dir.path, "url.txt"), "  https://tunnel.example.test/ \n");
+      const invite = await fetch(`${server.url}/admin/invite`, { method: "POST", headers: { "x-admin-token": fresh }, body: JSON.stringify({ name: "alice" }) });
+      expect(((await invite.json()) as { url: string }).url).toBe("https://tunnel.example.test");
+      const state = (await (await get(fresh)).json()) as Record<string, unknown>;
+      expect(state.codes).toBe(1);
     } finally {
       await server.stop();
       dir.cleanup();

@@ -22,7 +22,11 @@ async function runMatrix(rows: Row[], send: (row: Row) => Promise<Res>) {
     const r = await send(row);
     const label = `${row.method} ${row.url} as ${row.as}`;
     expect({ row: label, status: r.status }).toEqual({ row: label, status: row.status });
-    if (r.status === 401) expect({ row: label, error: r.json?.error }).toEqual({ row: label, error: "unauthorized" });
+    if (r.status === 401) {
+      expect({ row: label, error: r.json?.error }).toEqual({ row: label, error: "unauthorized" });
+      // Agents are told how to send a code; the operator that the admin token is missing or wrong.
+      expect({ row: label, says: r.json.message.includes(row.url.startsWith("/admin") ? "admin token" : "Authorization: Bearer <code>") }).toEqual({ row: label, says: true });
+    }
     row.check?.(r);
   }
 }

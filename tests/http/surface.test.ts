@@ -101,6 +101,19 @@ describe("identity and presence", () => {
   });
 });
 
+test("/peers: online is inclusive of ONLINE_WINDOW", async () => {
+  const t = newTestApp({ ARGYBARGY_ONLINE_WINDOW: "60" });
+  const frozen = Date.now();
+  t.clock.now = () => frozen + t.clock.offsetMs;
+  const alice = await t.invite("alice", "lab");
+  const bob = await t.invite("bob", "lab");
+  await alice.req("GET", "/whoami");
+  t.clock.advance(60_000);
+  expect((await bob.req("GET", "/peers")).json.peers[0]).toEqual({ name: "alice", online: true, seconds_since_seen: 60, capabilities: "" });
+  t.clock.advance(100);
+  expect((await bob.req("GET", "/peers")).json.peers[0]).toMatchObject({ name: "alice", online: false, seconds_since_seen: 60.1 });
+});
+
 describe("CORS (SPEC §1.4)", () => {
   const origins = { ARGYBARGY_CORS_ORIGINS: " https://a.example.test , https://b.example.test,," };
 

@@ -111,4 +111,6 @@ test("memory bounds: a day later the sweep empties presence, agent clocks, rate 
   const again = await t.invite("late", "room-0");
   await again.req("GET", "/whoami");
   expect(t.relay.presence.sizes()).toEqual({ presence: 1, clocks: 0 });
+  const connects = (await t.admin("GET", "/admin/audit?limit=1000")).json.events.filter((e: any) => e.action === "connect" && e.room === "room-0");
+  expect(connects.map((e: any) => e.actor)).toEqual(["agent-0", "agent-4", "agent-8", "agent-12", "agent-16", "late"]);
 });
