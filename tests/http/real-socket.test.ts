@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { connect } from "node:net";
+import { join } from "node:path";
+import { startServer, type RunningServer } from "../../src/cli/serve.ts";
+import { issueCode, revokeCodes } from "../../src/relay/access.ts";
+import { SqliteStore } from "../../src/store/sqlite.ts";
+import { tempDir, testConfig } from "../helpers.ts";
+
+// What only a real socket shows: raw header bytes (SPEC §1.2) and a second database connection,
+// as the CLI's store verbs use, changing codes under a running server (SPEC §3).
+
+let server: RunningServer;
+let dir: ReturnType<typeof tempDir>;
+beforeAll(async () => {
+  dir = tempDir();
+  server = await startServer(testConfig({ ARGYBARGY_PORT: "0", ARGYBARGY_LOG_LEVEL: "error", ARGYBARGY_AUTH_FAIL_MAX: "0" }, dir.path));
+});
+afterAll(async () => {
+  await server.stop();
+  dir.cleanup();
+});
+
+/** Sends one request with raw header bytes and returns the status line. */
+function rawStatus(path: string, header: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(server.port, "127.0.0.1", () => {
+      socket.write(Buffer.concat([Buffer.from(`GET ${path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n`), header, Buffer.from("\r\n\r\n")]));
+    });
+    let out = "";
+    socket.on("data", (d) => (out += d.toString("latin1")));
+    socket.on("end", () => resolve(out.split("\r\n")[0]!));
+    socket.on("error", reject);
+  });
+}
+
+test("credentials made of arbitrary bytes (non-ASCII, invalid UTF-8) are 401, never 500", async () => {
+  const junk = [Buffer.from([0xc3, 0xa9, 0xff, 0xfe, 0x80]), Buffer.from("tökén", "utf8"), Buffer.from([0xe2, 0x82])];
+  for (const bytes of junk) {
+    expect(await rawStatus("/admin/stats", Buffer.concat([Buffer.from("X-Admin-Token: "), bytes]))).toBe("HTTP/1.1 401 Unauthorized");
+    expect(await rawStatus("/whoami", Buffer.concat([Buffer.from("Authorization: Bearer "), bytes]))).toBe("HTTP/1.1 401 Unauthorized");
+    expect(await rawStatus("/whoami", Buffer.concat([Buffer.from("Authorization: "), bytes]))).toBe("HTTP/1.1 401 Unauthorized");
+  }
+  const ok = await fetch(`${server.url}/admin/stats`, { headers: { "x-admin-token": server.adminToken } });
+  expect(ok.status).toBe(200);
+});
+
+test("codes changed through another database connection take effect on the next request", async () => {
+  const call = (path: string, code: string, body?: unknown) =>
+    fetch(`${server.url}${path}`, { method: body ? "POST" : "GET", headers: { authorization: `Bearer ${code}` }, body: body ? JSON.stringify(body) : undefined });
+  const cli = SqliteStore.open(join(dir.path, "argybargy.db"));
+  try {
+    const issue = (name: string) => issueCode(cli, { name, room: "lab" }, { nowMs: Date.now(), hashCodes: true, maxCodes: 0 });
+    const alice = (await issue("alice")).code;
+    expect((await call("/whoami", alice)).status).toBe(200);
+    // A code minted elsewhere makes its holder a member at once.
+    expect((await call("/messages", alice, { text: "hi", to: "bob" })).status).toBe(422);
+    const bob = (await issue("bob")).code;
+    expect((await call("/messages", alice, { text: "hi", to: "bob" })).status).toBe(200);
+    expect((await call("/messages", bob)).status).toBe(200);
+    // A revocation elsewhere is a 401 on the very next request.
+    expect((await revokeCodes(cli, "bob", "lab")).revoked).toBe(1);
+    expect((await call("/whoami", bob)).status).toBe(401);
+    expect((await call("/whoami", alice)).status).toBe(200);
+  } finally {
+    await cli.close();
+  }
+});
