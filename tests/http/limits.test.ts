@@ -105,6 +105,24 @@ describe("quotas (SPEC §7.9)", () => {
   });
 });
 
+test("quotas and name checks hold under concurrency (checked atomically with the insert)", async () => {
+  const rooms = newTestApp({ ARGYBARGY_MAX_ROOMS: "1" });
+  const agents = await Promise.all(Array.from({ length: 10 }, (_, i) => rooms.invite(`a${i}`, `room-${i}`)));
+  const posts = await Promise.all(agents.map((a) => a.req("POST", "/messages", { text: "first!" })));
+  expect(posts.map((r) => r.status).sort()).toEqual([200, ...Array(9).fill(403)]);
+  expect((await rooms.admin("GET", "/admin/stats")).json).toMatchObject({ rooms: 1, messages: 1 });
+
+  const codes = newTestApp({ ARGYBARGY_MAX_CODES: "3" });
+  const invites = await Promise.all(Array.from({ length: 12 }, (_, i) => codes.admin("POST", "/admin/invite", { name: `n${i}` })));
+  expect(invites.filter((r) => r.status === 200)).toHaveLength(3);
+  expect(invites.filter((r) => r.status === 403).every((r) => r.json.quota === "codes")).toBe(true);
+  expect((await codes.admin("GET", "/admin/stats")).json.codes).toBe(3);
+
+  const names = newTestApp();
+  const same = await Promise.all(Array.from({ length: 12 }, () => names.admin("POST", "/admin/invite", { name: "solo", room: "lab" })));
+  expect(same.map((r) => r.status).sort()).toEqual([200, ...Array(11).fill(409)]);
+});
+
 describe("expiry (SPEC §4.3, §4.4)", () => {
   test("0m is dead at once; a 10m code fails on the very next request after its deadline", async () => {
     const t = newTestApp();
@@ -135,6 +153,17 @@ describe("expiry (SPEC §4.3, §4.4)", () => {
     // An expired name is no longer a member.
     const r = await t.asAgent(again.json.code).req("POST", "/messages", { text: "x", to: "dead" });
     expect(r.json).toMatchObject({ error: "unknown_recipient", members: ["operator", "ten"] });
+  });
+
+  test("expired codes count until purged 7 days after their expiry", async () => {
+    const t = newTestApp({ ARGYBARGY_MAX_CODES: "2" });
+    await t.admin("POST", "/admin/invite", { name: "old", expires: "1d" });
+    await t.admin("POST", "/admin/invite", { name: "young", expires: "3d" });
+    t.clock.advance(8 * 86_400_000 + 60_000); // old expired 7 days and a minute ago, young 5 days ago
+    expect((await t.admin("POST", "/admin/invite", { name: "new" })).json.quota).toBe("codes");
+    expect(await t.relay.purgeExpiredCodes()).toBe(1);
+    expect((await t.admin("GET", "/admin/state")).json.codes.map((c: any) => c.name)).toEqual(["young"]);
+    expect((await t.admin("POST", "/admin/invite", { name: "new" })).status).toBe(200);
   });
 
   test("the grammar: units, bare numbers as hours, never", async () => {

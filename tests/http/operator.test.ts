@@ -74,6 +74,11 @@ describe("GET /admin/state (SPEC §6.1)", () => {
     const s = (await t.admin("GET", "/admin/state")).json;
     expect(s.hash_codes).toBe(false);
     expect(s.codes[0].code).toBe(alice.code);
+    expect((await alice.req("GET", "/whoami")).status).toBe(200);
+    expect((await t.admin("POST", "/admin/revoke", { target: alice.code })).json).toEqual({ revoked: 1 });
+    const audit = await t.admin("GET", "/admin/audit");
+    expect(audit.text).not.toContain(alice.code);
+    expect(audit.json.events.at(-1).detail).toBe(`${alice.code.slice(0, 4)}…${alice.code.slice(-4)} (1)`);
   });
 
   test("roster: presence ∪ posters ∪ unexpired code holders, with sources in order", async () => {
