@@ -67,6 +67,23 @@ describe("on a real server", () => {
     expect(s.server.relay.waiters.count()).toBe(0);
   });
 
+  test("messages the poller cannot see do not answer it, and re-parking keeps the deadline of arrival", async () => {
+    const alice = await s.invite("alice", "repark");
+    const bob = await s.invite("bob", "repark");
+    await s.invite("carol", "repark");
+    const poll = s.call("GET", "/messages?since=0&wait=2", { code: bob });
+    await until(() => s.server.relay.waiters.count() === 1);
+    await Bun.sleep(700);
+    await s.call("POST", "/messages", { code: alice, body: { text: "for carol only", to: "carol" } });
+    await Bun.sleep(700);
+    await s.call("POST", "/messages", { code: bob, body: { text: "bob's own" } });
+    const r = await poll;
+    expect(r.json).toMatchObject({ messages: [], cursor: 2 });
+    expect(r.ms).toBeGreaterThan(1800);
+    expect(r.ms).toBeLessThan(2900); // not 2 s after the last wake
+    expect(s.server.relay.waiters.count()).toBe(0);
+  });
+
   test("a closed room answers at once with should_exit and the queued messages", async () => {
     const bob = await s.invite("bob", "shut");
     await s.call("POST", "/admin/say", { admin: true, body: { room: "shut", text: "one" } });
