@@ -98,7 +98,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Loa
 
   let port = int("ARGYBARGY_PORT", 8765, 0);
   if (flags.port !== undefined) {
-    const p = Number(flags.port);
+    const raw = String(flags.port).trim();
+    const p = /^[0-9]+$/.test(raw) ? Number(raw) : Number.NaN;
     if (!Number.isInteger(p) || p < 0 || p > 65535) throw new Error(`--port must be a whole number from 0 to 65535, got ${JSON.stringify(String(flags.port))}`);
     port = p;
   }

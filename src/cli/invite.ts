@@ -14,7 +14,8 @@ export function expiryText(expiresMs: number | null): string {
 
 /**
  * `argybargy invite`: mints a code straight into the database (SPEC §8; the server need not run;
- * no quota, no audit), validated like `POST /admin/invite`. Exit 1 on invalid input or a taken name.
+ * no audit; the code quota ARGYBARGY_MAX_CODES applies as on HTTP), validated like `POST /admin/invite`.
+ * Exit 1 on invalid input, a full quota or a taken name.
  */
 export const inviteCommand = defineCommand({
   meta: { name: "invite", description: "Mint an access code for an agent" },
@@ -32,7 +33,7 @@ export const inviteCommand = defineCommand({
     const url = publicUrl(config, args.url);
     const { code, row } = await withStore(config, (store) => issueCode(store, {
       name: args.name, room: args.room, expires: args.expires, capabilities: args.capabilities,
-    }, { nowMs: Date.now(), hashCodes: config.hashCodes, maxCodes: 0 }));
+    }, { nowMs: Date.now(), hashCodes: config.hashCodes, maxCodes: config.maxCodes }));
     const text = instruction(url, code, config);
     if (args.json) {
       out.json({ code, name: row.name, room: row.room, expires: iso(row.expiresMs), capabilities: row.capabilities, url, instruction: text });

@@ -45,9 +45,9 @@ export const roomCommand = defineCommand({
     const url = publicUrl(config, args.url);
 
     const issued = await withStore(config, async (store) => {
-      await refuseUnavailable(store, room, [worker, operator], nowMs);
+      await refuseUnavailable(store, room, [worker, operator], nowMs, config.maxCodes);
       await store.setRoomStatus(openStatus(room));
-      const opts = { nowMs, hashCodes: config.hashCodes, maxCodes: 0 };
+      const opts = { nowMs, hashCodes: config.hashCodes, maxCodes: config.maxCodes };
       return {
         worker: await issueCode(store, { name: worker, room, expires: args.expires, capabilities: args.capabilities }, opts),
         operator: await issueCode(store, { name: operator, room, expires: args.expires, capabilities: OPERATOR_CAPABILITIES }, opts),
@@ -89,7 +89,7 @@ function agentName(flag: string | undefined, derived: string, field: string): st
 }
 
 /** Exit 1 when the room is closed, or a name already holds an active code there. */
-async function refuseUnavailable(store: Store, room: string, names: string[], nowMs: number): Promise<void> {
+async function refuseUnavailable(store: Store, room: string, names: string[], nowMs: number, maxCodes: number): Promise<void> {
   const status = await store.getRoomStatus(room);
   if (status.status === "closed") {
     const at = iso(status.closedAtMs);
@@ -97,6 +97,11 @@ async function refuseUnavailable(store: Store, room: string, names: string[], no
   }
   const taken = (await store.listCodes()).find((c) => c.room === room && names.includes(c.name) && (c.expiresMs === null || c.expiresMs > nowMs));
   if (taken) fail(`the name "${taken.name}" already has an active code in room "${room}"; revoke it first (\`argybargy revoke ${taken.name} --room ${room}\`) or pick another name`);
+  // Both codes or neither: check the quota (ARGYBARGY_MAX_CODES) before writing anything.
+  const stored = await store.countCodes();
+  if (maxCodes > 0 && stored + names.length > maxCodes) {
+    fail(`the code quota (${maxCodes}) has room for ${Math.max(0, maxCodes - stored)} more code(s) and a room needs ${names.length}; revoke unused codes first (\`argybargy codes\`)`);
+  }
 }
 
 function codeJson({ code, row }: IssuedCode, url: string, config: Config) {

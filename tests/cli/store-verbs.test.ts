@@ -362,3 +362,28 @@ describe("token", () => {
     expect(readFileSync(join(dir.path, "admin.token"), "utf8")).toBe(r.stdout.trim());
   });
 });
+
+describe("code quota (ARGYBARGY_MAX_CODES applies to the CLI as to HTTP)", () => {
+  test("invite refuses once the quota is full, with one line and exit 1, and writes nothing", async () => {
+    const quota = { ...env, ARGYBARGY_MAX_CODES: "2" };
+    expect((await cli(["invite", "--name", "a1"], quota)).code).toBe(0);
+    expect((await cli(["invite", "--name", "a2"], quota)).code).toBe(0);
+    const r = await cli(["invite", "--name", "a3"], quota);
+    expect(r.code).toBe(1);
+    expect(lines(r.stderr)).toHaveLength(1);
+    expect(r.stderr).toContain("quota (2)");
+    expect((await storedCodes()).map((c) => c.name)).toEqual(["a1", "a2"]);
+  });
+
+  test("room needs room for both codes before it writes anything", async () => {
+    const quota = { ...env, ARGYBARGY_MAX_CODES: "3" };
+    expect((await cli(["invite", "--name", "a1"], quota)).code).toBe(0);
+    expect((await cli(["invite", "--name", "a2"], quota)).code).toBe(0);
+    const r = await cli(["room", "ops"], quota);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("quota (3)");
+    expect((await storedCodes()).map((c) => c.name)).toEqual(["a1", "a2"]);
+    expect((await cli(["room", "ops"], { ...env, ARGYBARGY_MAX_CODES: "4" })).code).toBe(0);
+    expect((await storedCodes()).map((c) => c.name).sort()).toEqual(["a1", "a2", "ops-operator", "ops-worker"]);
+  });
+});

@@ -133,3 +133,11 @@ describe("--help and --version", () => {
     }
   });
 });
+
+test("--port must be a plain whole number: empty, hex and exponent forms are refused", async () => {
+  for (const port of ["", "0x10", "1e3", "-1", "70000"]) {
+    const r = await cli(["serve", "--port", port], env);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("--port");
+  }
+});
