@@ -22,6 +22,12 @@ describe("failed-auth throttle (in process: the peer is local, so CF-Connecting-
     expect(limited.json).toMatchObject({ error: "rate_limited", retry_after: 40 });
     expect(limited.headers.get("retry-after")).toBe("40");
     expect((await badAgent()).json).toMatchObject({ error: "rate_limited" });
+    // Routing and public routes come before credentials, throttled or not.
+    expect((await t.req("GET", "/nope")).status).toBe(404);
+    expect((await t.req("PUT", "/whoami")).status).toBe(405);
+    expect((await t.req("GET", "/health")).status).toBe(200);
+    // An unauthenticated bad body is still refused for its credentials: 429 here, never 422.
+    expect((await t.req("POST", "/messages", { body: "{" })).status).toBe(429);
     // Valid credentials from the same address are never refused.
     expect((await alice.req("GET", "/whoami")).status).toBe(200);
     expect((await t.admin("GET", "/admin/stats")).status).toBe(200);
