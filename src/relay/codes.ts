@@ -1,9 +1,15 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { invalid, RelayError } from "./errors.ts";
 
-/** A new code or admin token: 24 CSPRNG bytes, base64url without padding (32 characters). */
+/**
+ * A new code or admin token: 24 CSPRNG bytes, base64url without padding (32 characters).
+ * Never starting with "-", so a code pasted as a command-line argument is not taken for a flag.
+ */
 export function newSecret(): string {
-  return randomBytes(24).toString("base64url");
+  for (;;) {
+    const secret = randomBytes(24).toString("base64url");
+    if (!secret.startsWith("-")) return secret;
+  }
 }
 
 /** SHA-256 hex digest: the stored form of a hashed code. */

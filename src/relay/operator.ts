@@ -112,7 +112,10 @@ export class Operator {
     const rooms = summaries
       .map((s) => ({ ...s, secondsSinceLast: round1((now - s.lastTsMs) / 1000), status: statusOf.get(s.room) ?? openStatus(s.room) }))
       .sort((a, b) => a.secondsSinceLast - b.secondsSinceLast || cmp(a.room, b.room));
-    const waiting = (await this.resolveAcrossRooms(waitingRows)).map((m) => ({ ...m, waitingSeconds: round1((now - m.tsMs) / 1000) }));
+    // SPEC §7.11 order: waiting_seconds (as shown, to 0.1 s) descending, then room, then seq.
+    const waiting = (await this.resolveAcrossRooms(waitingRows))
+      .map((m) => ({ ...m, waitingSeconds: round1((now - m.tsMs) / 1000) }))
+      .sort((a, b) => b.waitingSeconds - a.waitingSeconds || cmp(a.room, b.room) || a.seq - b.seq);
     return {
       peers, roster: buildRoster(entries, posters, codes, now, isOnline), codes, room, rooms, roomStatus: statuses,
       waiting, messages: await this.resolveAcrossRooms(recent),
