@@ -81,9 +81,10 @@ export async function startServer(config: Config, log: ConsolaInstance = createL
     stop: () => (stopping ??= (async () => {
       clearInterval(sweep);
       clearInterval(purge);
-      relay.shutdown();
-      // Parked polls answer from a fresh snapshot on the next ticks; then close the sockets.
-      await new Promise((r) => setTimeout(r, 50));
+      // Every parked poll answers from a fresh snapshot; then let in-flight answers finish
+      // (bounded) before the remaining sockets are closed.
+      await relay.shutdown();
+      await Promise.race([app.stop(), new Promise((r) => setTimeout(r, 1500))]);
       await app.stop(true);
       await store.close();
     })()),
