@@ -1,13 +1,14 @@
 import { runCli } from "./cli/index.ts";
 
-/** How long the process may linger after the command finished (stdout draining) before it exits anyway. */
-const LINGER_MS = 2000;
+/** Resolves once everything written to `stream` so far has been handed to the OS. */
+const drained = (stream: NodeJS.WriteStream) => new Promise<void>((resolve) => stream.write("", () => resolve()));
 
-// process.exit would cut off output still queued for a pipe, so the code is set and the event
-// loop allowed to drain; an unref'd timer ends the process should anything keep it alive.
-process.exitCode = await runCli(process.argv.slice(2), {
+const code = await runCli(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
   isTTY: Boolean(process.stdout.isTTY),
 });
-setTimeout(() => process.exit(), LINGER_MS).unref();
+// Exit explicitly once output is flushed: a stopped Bun server otherwise keeps the process
+// alive for about two seconds, and exiting before the flush would cut off piped output.
+await Promise.all([drained(process.stdout), drained(process.stderr)]);
+process.exit(code);
