@@ -10,7 +10,7 @@ import { readBody } from "./body.ts";
 import { dashboardRoutes } from "./dashboard-routes.ts";
 import { docsRoutes } from "./docs-routes.ts";
 import { BASE_HEADERS, errorResponse, internalResponse, JSON_HEADERS, notFound } from "./errors.ts";
-import { RouteTable } from "./route-table.ts";
+import { pathOf, RouteTable } from "./route-table.ts";
 
 export interface AppDeps {
   relay: Relay;
@@ -48,8 +48,7 @@ export function createApp(deps: AppDeps) {
           : {};
         return new Response(null, { status: 204, headers: { ...BASE_HEADERS, ...corsHeaders, ...allow } });
       }
-      const path = new URL(request.url).pathname;
-      const allowed = table.methodsFor(app.routes, path);
+      const allowed = table.methodsFor(app.routes, pathOf(request.url));
       if (!allowed) return errorResponse(notFound(), corsHeaders);
       if (!allowed.includes(request.method)) {
         return errorResponse(new RelayError("method_not_allowed", `${request.method} is not allowed here; use ${allowed.join(" or ")}.`), { ...corsHeaders, allow: allowed.join(", ") });
