@@ -124,16 +124,16 @@ export class Relay {
       : "A valid access code is needed in 'Authorization: Bearer <code>'; the operator of this relay hands out codes.");
   }
 
-  /** Records (room, name) as seen; the first sight of an agent is audited as `connect`. */
-  async touch(room: string, name: string, audited: boolean, capabilities = ""): Promise<void> {
+  /** Records (room, name) as seen; the first sight of an agent is audited as `connect` (the only case that returns a promise). */
+  touch(room: string, name: string, audited: boolean, capabilities = ""): Promise<void> | undefined {
     const change = this.presence.touch(room, name, this.clock.now());
-    if (!change) return;
+    if (!change) return undefined;
     if (change === "new" && audited) {
-      await this.audit("connect", name, room, capabilities);
       this.emit({ kind: "connect", room, name });
-    } else {
-      this.changes.bump(room);
+      return this.audit("connect", name, room, capabilities);
     }
+    this.changes.bump(room);
+    return undefined;
   }
 
   /** Appends an audit row (capped at MAX_AUDIT) and tells operator views. */
@@ -223,18 +223,22 @@ export class Relay {
     const deadline = this.clock.now() + wait * 1000;
     for (;;) {
       const generation = this.waiters.generation(room);
-      const snap = await this.snapshot(room, since, name);
+      // Woken polls are answered from memory without awaiting: thousands of them wake at once,
+      // and every await would send each to the back of the queue behind all the others.
+      const snap = this.tails.read(room, since, name) ?? await this.snapshot(room, since, name);
       const now = this.clock.now();
       if (snap.messages.length || wait === 0 || snap.status.status === "closed" || now >= deadline || this.closing) {
-        await this.touch(room, name, true, agent.capabilities);
-        return this.answer(agent, snap);
+        const touched = this.touch(room, name, true, agent.capabilities);
+        if (touched) await touched;
+        const resolved = this.resolveFromMemory(snap.messages) ?? await this.resolve(room, snap.messages);
+        return this.answer(agent, snap, resolved);
       }
       const how = await this.waiters.park(room, generation, deadline - now, signal);
       if (how === "aborted") return null;
     }
   }
 
-  private async answer(agent: Agent, snap: RoomSnapshot): Promise<PollResult> {
+  private answer(agent: Agent, snap: RoomSnapshot, messages: ReadMessage[]): PollResult {
     const now = this.clock.now();
     const delivered = snap.messages.length > 0;
     if (delivered) this.presence.restartClock(agent.room, agent.name, now);
@@ -242,7 +246,7 @@ export class Relay {
     const waited = delivered ? 0 : (now - start) / 1000;
     const quiet = snap.lastTsMs === null ? 0 : (now - snap.lastTsMs) / 1000;
     return {
-      messages: await this.resolve(agent.room, snap.messages),
+      messages,
       cursor: snap.highSeq,
       room: snap.status,
       budget: this.budget(waited, quiet, snap.status),
@@ -255,8 +259,14 @@ export class Relay {
   }
 
   /** Adds `expects_reply_resolved` to messages of one room. */
+  /** Resolution that needs no participants (no stored `anyone`), or null. */
+  private resolveFromMemory(messages: Message[]): ReadMessage[] | null {
+    return needsParticipants(messages) ? null : messages.map((m) => ({ ...m, expectsReplyResolved: m.expectsReply }));
+  }
+
   async resolve(room: string, messages: Message[]): Promise<ReadMessage[]> {
-    if (!needsParticipants(messages)) return messages.map((m) => ({ ...m, expectsReplyResolved: m.expectsReply }));
+    const fromMemory = this.resolveFromMemory(messages);
+    if (fromMemory) return fromMemory;
     const names = participantNames(await this.store.participants(room, this.clock.now()));
     return messages.map((m) => ({ ...m, expectsReplyResolved: resolveExpects(m, names) }));
   }
