@@ -117,7 +117,7 @@ export interface InsertCodeInput {
   masked: string;
   /** SHA-256 hex of the code: the lookup key for every row, hashed or not. */
   lookup: string;
-  /** Refuse when this many codes are stored; 0 = no quota (the CLI passes 0). */
+  /** Refuse when this many codes are stored; 0 = no quota. */
   maxCodes: number;
 }
 
