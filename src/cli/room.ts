@@ -72,9 +72,13 @@ export const roomCommand = defineCommand({
     out.line(RULE);
     out.line();
     out.line("Next steps:");
-    out.line(`  argybargy post ${room} "…"    speak in the room`);
-    out.line("  argybargy rooms              see every room");
-    out.line(`  argybargy close ${room}        dismiss the agents when done`);
+    const steps: [string, string][] = [
+      [`argybargy post ${room} "…"`, "speak in the room"],
+      ["argybargy rooms", "see every room"],
+      [`argybargy close ${room}`, "dismiss the agents when done"],
+    ];
+    const width = Math.max(...steps.map(([cmd]) => cmd.length)) + 3;
+    for (const [cmd, what] of steps) out.line(`  ${cmd.padEnd(width)}${what}`);
   },
 });
 
