@@ -79,7 +79,10 @@ export class Relay {
     this.changes = new ChangeFeed(this.waiters);
     this.rate = new RateLimiter(deps.limits.rateMax, deps.limits.rateWindow * 1000);
     this.throttle = new AuthThrottle(deps.limits.authFailMax);
-    this.bus.subscribe((room) => this.waiters.bump(room));
+    this.bus.subscribe((room, remote) => {
+      if (remote) this.tails.invalidate(room);
+      this.waiters.bump(room);
+    });
   }
 
   emit(event: RelayEvent): void {

@@ -184,8 +184,13 @@ export interface Store {
  * calls the local waiters; a PostgreSQL deployment would use LISTEN/NOTIFY.
  */
 export interface Bus {
+  /** Announces a change this process committed in `room`. */
   roomChanged(room: string): void;
-  subscribe(listener: (room: string) => void): () => void;
+  /**
+   * Calls `listener` for every change, with `remote` true when another process made it: then
+   * this process's cached view of the room is stale and must be dropped before polls re-read.
+   */
+  subscribe(listener: (room: string, remote: boolean) => void): () => void;
 }
 
 /** The injected clock (STYLE: tests set the time instead of sleeping). */
