@@ -7,7 +7,7 @@ export class RouteTable {
   private seen = -1;
   private readonly memo = new Map<string, string[] | null>();
 
-  /** The methods registered for `path` (sorted), or null when no route matches it. */
+  /** The methods registered for `path` (sorted, HEAD wherever GET is), or null when no route matches it. */
   methodsFor(routes: readonly { method: string; path: string }[], path: string): string[] | null {
     if (this.seen !== routes.length) {
       this.seen = routes.length;
@@ -18,6 +18,8 @@ export class RouteTable {
     if (known !== undefined) return known;
     const methods = new Set<string>();
     for (const r of this.compiled) if (r.pattern.test(path)) methods.add(r.method);
+    // Every GET resource also answers HEAD (Elysia serves it from the GET route); monitors use it.
+    if (methods.has("GET")) methods.add("HEAD");
     const result = methods.size ? [...methods].sort() : null;
     if (this.memo.size >= MEMO_MAX) this.memo.clear();
     this.memo.set(path, result);

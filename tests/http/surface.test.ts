@@ -71,6 +71,18 @@ describe("identity and presence", () => {
     expect((await bob.req("GET", "/whoami")).json).toEqual({ name: "bob", room: "default", capabilities: "" });
   });
 
+  test("HEAD works wherever GET does (uptime monitors): same status and headers, no body; still guarded", async () => {
+    const t = newTestApp();
+    const head = await t.req("HEAD", "/health");
+    expect(head.status).toBe(200);
+    expect(head.text).toBe("");
+    expect(head.headers.get("x-content-type-options")).toBe("nosniff");
+    expect((await t.req("HEAD", "/whoami")).status).toBe(401);
+    const alice = await t.invite("alice");
+    expect((await t.req("HEAD", "/whoami", { headers: { authorization: `Bearer ${alice.code}` } })).status).toBe(200);
+    expect((await t.req("HEAD", "/admin/say")).status).toBe(405);
+  });
+
   test("/peers: presence only, own room, sorted, online window, capabilities", async () => {
     const t = newTestApp({ ARGYBARGY_ONLINE_WINDOW: "30" });
     const zed = await t.invite("zed", "lab", { capabilities: "z-things" });
