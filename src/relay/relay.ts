@@ -4,50 +4,18 @@ import { closedError } from "./rooms.ts";
 import { RelayError } from "./errors.ts";
 import { checkAddressing } from "./addressing.ts";
 import { pollBudget, round1, type PollBudget } from "./budget.ts";
+
+export type { ClaimResult, PollBudget, PollResult, ReadMessage, RelayDeps, RelayEvent, RelayLimits };
 import { AuthThrottle, RateLimiter } from "./limits.ts";
 import { Presence } from "./presence.ts";
 import { memberList, needsParticipants, participantNames, resolveExpects } from "./questions.ts";
-
-export type { PollBudget };
 import { RoomTails, TAIL_LENGTH } from "./tail.ts";
-import type { Agent, Bus, Clock, InsertMessageInput, Message, RoomSnapshot, RoomStatus, Store } from "./types.ts";
+import type {
+  Agent, ClaimResult, InsertMessageInput, Message, PollResult, ReadMessage, RelayDeps, RelayEvent, RelayLimits,
+  RoomSnapshot, RoomStatus, Store, Bus, Clock,
+} from "./types.ts";
 import { checkText, requireObject } from "./validate.ts";
 import { Waiters } from "./waiters.ts";
-
-/** The settings the domain obeys; the CLI passes its Config, which has these fields. */
-export interface RelayLimits {
-  maxText: number; maxWait: number; maxHistory: number; maxMessagesPerRoom: number; onlineWindow: number;
-  maxIdleSeconds: number; rateMax: number; rateWindow: number; maxRooms: number; maxCodes: number;
-  hashCodes: boolean; maxAudit: number; authFailMax: number;
-}
-
-/** Something worth a log line; the adapters decide how to print it (the domain never logs). */
-export type RelayEvent =
-  | { kind: "connect"; room: string; name: string }
-  | { kind: "token_regenerated" };
-
-export interface RelayDeps {
-  store: Store;
-  bus: Bus;
-  clock: Clock;
-  limits: RelayLimits;
-  adminToken: string;
-  onEvent?: (event: RelayEvent) => void;
-}
-
-/** A message as read paths return it (SPEC §5.0). */
-export type ReadMessage = Message & { expectsReplyResolved: string };
-
-
-export interface PollResult {
-  messages: ReadMessage[];
-  cursor: number;
-  room: RoomStatus;
-  budget: PollBudget;
-}
-
-export type ClaimResult = { won: true; claimedBy: string; seq: number } | { won: false; claimedBy: string; seq: number };
-
 
 /**
  * The relay: authentication, posting, long-poll reads, claims and history for agents

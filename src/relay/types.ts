@@ -1,5 +1,7 @@
 /** Domain types and the two ports (Store, Bus). Times are epoch milliseconds throughout. */
 
+import type { PollBudget } from "./budget.ts";
+
 export type RoomState = "open" | "closed";
 
 /** A stored message. `expectsReply` is the stored value: "none", "anyone" or a member name. */
@@ -197,3 +199,36 @@ export interface Bus {
 export interface Clock {
   now(): number;
 }
+
+/** The settings the domain obeys; the CLI passes its Config, which has these fields. */
+export interface RelayLimits {
+  maxText: number; maxWait: number; maxHistory: number; maxMessagesPerRoom: number; onlineWindow: number;
+  maxIdleSeconds: number; rateMax: number; rateWindow: number; maxRooms: number; maxCodes: number;
+  hashCodes: boolean; maxAudit: number; authFailMax: number;
+}
+
+/** Something worth a log line; the adapters decide how to print it (the domain never logs). */
+export type RelayEvent =
+  | { kind: "connect"; room: string; name: string }
+  | { kind: "token_regenerated" };
+
+export interface RelayDeps {
+  store: Store;
+  bus: Bus;
+  clock: Clock;
+  limits: RelayLimits;
+  adminToken: string;
+  onEvent?: (event: RelayEvent) => void;
+}
+
+/** A message as read paths return it (SPEC §5.0). */
+export type ReadMessage = Message & { expectsReplyResolved: string };
+
+export interface PollResult {
+  messages: ReadMessage[];
+  cursor: number;
+  room: RoomStatus;
+  budget: PollBudget;
+}
+
+export type ClaimResult = { won: true; claimedBy: string; seq: number } | { won: false; claimedBy: string; seq: number };
