@@ -2,7 +2,8 @@ import { issueCode, revokeCodes } from "./access.ts";
 import { newSecret } from "./codes.ts";
 import { invalid } from "./errors.ts";
 import { instruction } from "./onboarding.ts";
-import { buildRoster } from "./questions.ts";
+import { round1 } from "./budget.ts";
+import { buildRoster, compareText } from "./questions.ts";
 import { openStatus } from "./rooms.ts";
 import { CHANGES_KEY } from "./changes.ts";
 import type { ReadMessage, Relay } from "./relay.ts";
@@ -31,7 +32,6 @@ export interface OperatorState {
   messages: ReadMessage[];
 }
 
-const round1 = (seconds: number) => Math.round(Math.max(0, seconds) * 10) / 10;
 
 /** The operator's actions (SPEC §6): speak, invite, revoke, close/reopen, observe. */
 export class Operator {
@@ -105,17 +105,17 @@ export class Operator {
     const entries = presence.list();
     const isOnline = (e: (typeof entries)[number]) => presence.isOnline(e, now);
     const peers: OperatorState["peers"] = {};
-    for (const e of [...entries].sort((a, b) => cmp(a.room, b.room) || cmp(a.name, b.name))) {
+    for (const e of [...entries].sort((a, b) => compareText(a.room, b.room) || compareText(a.name, b.name))) {
       (peers[e.room] ??= []).push({ name: e.name, online: isOnline(e), secondsSinceSeen: round1((now - e.seenMs) / 1000) });
     }
     const statusOf = new Map(statuses.map((s) => [s.name, s]));
     const rooms = summaries
       .map((s) => ({ ...s, secondsSinceLast: round1((now - s.lastTsMs) / 1000), status: statusOf.get(s.room) ?? openStatus(s.room) }))
-      .sort((a, b) => a.secondsSinceLast - b.secondsSinceLast || cmp(a.room, b.room));
+      .sort((a, b) => a.secondsSinceLast - b.secondsSinceLast || compareText(a.room, b.room));
     // SPEC §7.11 order: waiting_seconds (as shown, to 0.1 s) descending, then room, then seq.
     const waiting = (await this.resolveAcrossRooms(waitingRows))
       .map((m) => ({ ...m, waitingSeconds: round1((now - m.tsMs) / 1000) }))
-      .sort((a, b) => b.waitingSeconds - a.waitingSeconds || cmp(a.room, b.room) || a.seq - b.seq);
+      .sort((a, b) => b.waitingSeconds - a.waitingSeconds || compareText(a.room, b.room) || a.seq - b.seq);
     return {
       peers, roster: buildRoster(entries, posters, codes, now, isOnline), codes, room, rooms, roomStatus: statuses,
       waiting, messages: await this.resolveAcrossRooms(recent),
@@ -169,5 +169,3 @@ function parseBy(body: unknown): string {
   if (raw.length < 1 || raw.length > NAME_MAX) throw invalid("by", `by must be 1-${NAME_MAX} characters.`);
   return raw.trim() || "operator";
 }
-
-const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

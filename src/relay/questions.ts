@@ -1,5 +1,9 @@
 import type { Message, Participants, PosterRow, AccessCode } from "./types.ts";
 import type { PresenceEntry } from "./presence.ts";
+import { round1 } from "./budget.ts";
+
+/** Orders names and rooms by code unit, the way the SPEC sorts them (not by locale). */
+export const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Every participant name of a room: posters ∪ unexpired code holders (SPEC §7.10). */
 export function participantNames(p: Participants): Set<string> {
@@ -66,7 +70,7 @@ export function buildRoster(
     }
     return r;
   };
-  const seconds = (ms: number) => Math.round(Math.max(0, nowMs - ms) / 100) / 10;
+  const seconds = (ms: number) => round1((nowMs - ms) / 1000);
   for (const e of presence) {
     const r = row(e.room, e.name);
     r.online = isOnline(e);
@@ -86,7 +90,7 @@ export function buildRoster(
   }
   const out: Record<string, RosterRow[]> = {};
   for (const room of [...rooms.keys()].sort()) {
-    out[room] = [...rooms.get(room)!.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    out[room] = [...rooms.get(room)!.values()].sort((a, b) => compareText(a.name, b.name));
   }
   return out;
 }

@@ -8,7 +8,7 @@ import { pollBudget, round1, type PollBudget } from "./budget.ts";
 export type { ClaimResult, PollBudget, PollResult, ReadMessage, RelayDeps, RelayEvent, RelayLimits };
 import { AuthThrottle, RateLimiter } from "./limits.ts";
 import { Presence } from "./presence.ts";
-import { memberList, needsParticipants, participantNames, resolveExpects } from "./questions.ts";
+import { compareText, memberList, needsParticipants, participantNames, resolveExpects } from "./questions.ts";
 import { RoomTails, TAIL_LENGTH } from "./tail.ts";
 import type {
   Agent, ClaimResult, InsertMessageInput, Message, PollResult, ReadMessage, RelayDeps, RelayEvent, RelayLimits,
@@ -118,7 +118,7 @@ export class Relay {
     const now = this.clock.now();
     const codes = (await this.store.listCodes()).filter((c) => c.room === agent.room && (c.expiresMs === null || c.expiresMs > now));
     return this.presence.list(agent.room)
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .sort((a, b) => compareText(a.name, b.name))
       .map((e) => ({
         name: e.name,
         online: this.presence.isOnline(e, now),
