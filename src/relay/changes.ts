@@ -2,7 +2,7 @@ import type { Waiters } from "./waiters.ts";
 
 /** Waiters key of the change feed; room names start with a letter or digit, so it cannot clash. */
 export const CHANGES_KEY = "*changes";
-/** Recent changes remembered for `rooms` in answers; older cursors get no room list. */
+/** Recent changes remembered (at least this many) for `rooms` in answers; older cursors get no room list. */
 const HISTORY = 1024;
 
 /**
@@ -22,7 +22,8 @@ export class ChangeFeed {
   bump(room: string | null = null): void {
     this.counter++;
     this.recent.push({ n: this.counter, room });
-    if (this.recent.length > HISTORY) this.recent.shift();
+    // Trimmed in halves, not one shift per change: this runs on every post.
+    if (this.recent.length >= 2 * HISTORY) this.recent.splice(0, HISTORY);
     this.waiters.bump(CHANGES_KEY);
   }
 
