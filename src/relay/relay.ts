@@ -137,6 +137,8 @@ export class Relay {
     const b = requireObject(body);
     const text = checkText(b.text, this.limits.maxText);
     const { to, expectsReply } = await this.addressing(agent.room, b.to, b.expects_reply);
+    // Checked before the rate limiter so a refused post spends no slot (SPEC §5.5); the insert
+    // transaction checks again, and that check decides a post racing a close.
     const status = this.tails.statusOf(agent.room) ?? await this.store.getRoomStatus(agent.room);
     if (status.status === "closed") throw closedError(status);
     const retry = this.rate.take(`${agent.room}\u0000${agent.name}`, this.clock.now());
