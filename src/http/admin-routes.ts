@@ -1,8 +1,8 @@
 import { Elysia } from "elysia";
 import { VERSION } from "../config.ts";
 import { parseIntParam } from "../relay/validate.ts";
-import type { RouteDeps } from "./app.ts";
-import { baseUrl } from "./app.ts";
+import type { RouteDeps } from "./deps.ts";
+import { baseUrl } from "./request.ts";
 import { guards } from "./auth.ts";
 import { optionalBody, requiredBody } from "./body.ts";
 import { adminDocsFor } from "./schemas.ts";

@@ -1,30 +1,12 @@
 import { Elysia } from "elysia";
-import type { Server } from "bun";
-import type { Config } from "../config.ts";
 import { RelayError } from "../relay/errors.ts";
-import type { Operator } from "../relay/operator.ts";
-import type { Relay } from "../relay/relay.ts";
-import { adminRoutes } from "./admin-routes.ts";
-import { agentRoutes } from "./agent-routes.ts";
 import { readBody } from "./body.ts";
-import { dashboardRoutes } from "./dashboard-routes.ts";
-import { docsRoutes } from "./docs-routes.ts";
+import type { AppDeps } from "./deps.ts";
 import { BASE_HEADERS, errorResponse, internalResponse, JSON_HEADERS, notFound } from "./errors.ts";
 import { pathOf, RouteTable } from "./route-table.ts";
+import { mountRoutes } from "./router.ts";
 
-export interface AppDeps {
-  relay: Relay;
-  operator: Operator;
-  config: Config;
-  /** The tunnel URL from url.txt, when there is one (SPEC §1.1 "public URL"). */
-  publicUrl: () => string | null;
-  startedMs: number;
-  /** Where unexpected errors go, with their request id; never called for a client's mistake. */
-  logError: (requestId: string, err: unknown) => void;
-}
-
-/** Route modules share this context. */
-export type RouteDeps = AppDeps;
+export type { AppDeps, RouteDeps } from "./deps.ts";
 
 /**
  * Builds the whole HTTP surface without listening (tests call `app.handle`). Order on every
@@ -70,35 +52,8 @@ export function createApp(deps: AppDeps) {
       const requestId = crypto.randomUUID();
       deps.logError(requestId, error);
       return internalResponse(requestId);
-    })
-    .use(agentRoutes(deps))
-    .use(adminRoutes(deps))
-    .use(dashboardRoutes());
-  if (config.docs) app.use(docsRoutes(deps));
-  return app;
+    });
+  return mountRoutes(app, deps);
 }
 
 export type App = ReturnType<typeof createApp>;
-
-/**
- * The client address used by the failed-auth throttle: the socket peer, or `CF-Connecting-IP`
- * when the peer is loopback (the local cloudflared tunnel) (SPEC §7.8).
- */
-export function clientIp(request: Request, server: Server<unknown> | null | undefined): string {
-  const peer = server?.requestIP(request)?.address ?? "local";
-  const loopback = peer === "local" || peer === "::1" || peer.startsWith("127.") || peer.startsWith("::ffff:127.");
-  const forwarded = request.headers.get("cf-connecting-ip")?.trim();
-  return loopback && forwarded ? forwarded.slice(0, 64) : peer;
-}
-
-/**
- * The base URL of a request (SPEC §1.1): X-Forwarded-Proto/Host when present, else the
- * connection's scheme and Host; no trailing slash.
- */
-export function baseUrl(request: Request): string {
-  const url = new URL(request.url);
-  const proto = request.headers.get("x-forwarded-proto")?.split(",")[0]?.trim().toLowerCase();
-  const scheme = proto === "http" || proto === "https" ? proto : url.protocol.replace(":", "");
-  const host = request.headers.get("x-forwarded-host")?.split(",")[0]?.trim() || request.headers.get("host") || url.host;
-  return `${scheme}://${host}`;
-}

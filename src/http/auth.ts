@@ -1,6 +1,6 @@
 import { Elysia } from "elysia";
 import type { Relay } from "../relay/relay.ts";
-import { clientIp } from "./app.ts";
+import { clientIp } from "./request.ts";
 
 /**
  * Route guards, declared on the route line: `{ agent: true }` resolves the bearer code to

@@ -3,7 +3,7 @@ import { openapi } from "@elysiajs/openapi";
 import swaggerJs from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
 import swaggerCss from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
 import { VERSION } from "../config.ts";
-import type { RouteDeps } from "./app.ts";
+import type { RouteDeps } from "./deps.ts";
 import { BASE_HEADERS } from "./errors.ts";
 import { components } from "./schemas.ts";
 

@@ -1,0 +1,18 @@
+import type { Config } from "../config.ts";
+import type { Operator } from "../relay/operator.ts";
+import type { Relay } from "../relay/relay.ts";
+
+/** What the HTTP layer is built from; every route module takes this one object. */
+export interface AppDeps {
+  relay: Relay;
+  operator: Operator;
+  config: Config;
+  /** The tunnel URL from url.txt, when there is one (SPEC §1.1 "public URL"). */
+  publicUrl: () => string | null;
+  startedMs: number;
+  /** Where unexpected errors go, with their request id; never called for a client's mistake. */
+  logError: (requestId: string, err: unknown) => void;
+}
+
+/** Route modules share this context. */
+export type RouteDeps = AppDeps;
