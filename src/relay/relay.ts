@@ -16,6 +16,7 @@ import type {
 } from "./types.ts";
 import { checkText, requireObject } from "./validate.ts";
 import { Waiters } from "./waiters.ts";
+import { ActiveReaders } from "./cursors.ts";
 
 /**
  * The relay: authentication, posting, long-poll reads, claims and history for agents
@@ -26,6 +27,7 @@ export class Relay {
   readonly clock: Clock;
   readonly limits: RelayLimits;
   readonly waiters = new Waiters();
+  readonly readers = new ActiveReaders();
   readonly tails = new RoomTails();
   readonly presence: Presence;
   readonly changes: ChangeFeed;
@@ -208,6 +210,33 @@ export class Relay {
       }
       const how = await this.waiters.park(room, generation, deadline - now, signal);
       if (how === "aborted") return null;
+    }
+  }
+
+  /**
+   * A read that needs no cursor from the client (MCP `wait`, attach): from the agent's durable
+   * delivered position, which moves to the answer's cursor (compare-and-set, so two readers in
+   * two processes never both hand out the same messages). Every message arrives exactly once,
+   * in order, across reconnects and restarts. Returns null when `signal` aborts or a newer
+   * `next` of the same agent takes over.
+   */
+  async next(agent: Agent, waitSeconds: number, signal?: AbortSignal): Promise<PollResult | null> {
+    const { room, name } = agent;
+    const reader = this.readers.begin(`${room}\u0000${name}`, signal);
+    const deadline = this.clock.now() + Math.min(waitSeconds, this.limits.maxWait) * 1000;
+    try {
+      for (;;) {
+        const from = (await this.store.getCursor(room, name)).deliveredSeq;
+        const left = Math.max(0, (deadline - this.clock.now()) / 1000);
+        const r = await this.read(agent, from, left, reader.signal);
+        if (!r) return null;
+        // Nothing new (timeout, closed room); a room whose seqs went backwards (restored from an
+        // older backup) moves the position back so its new messages are not skipped.
+        if (r.cursor === from) return r;
+        if (await this.store.moveDelivered(room, name, from, r.cursor, this.clock.now())) return r;
+      }
+    } finally {
+      reader.end();
     }
   }
 

@@ -127,6 +127,14 @@ export type InsertCodeResult =
   | { ok: true; code: AccessCode }
   | { ok: false; reason: "name_taken" | "code_quota" };
 
+/** An agent's durable positions in its room; seqs are 0 and times null before the first move. */
+export interface AgentCursor {
+  deliveredSeq: number;
+  deliveredMs: number | null;
+  readSeq: number;
+  readMs: number | null;
+}
+
 /** An unanswered question for the operator inbox (SPEC §7.11). */
 export type WaitingRow = Message;
 
@@ -171,6 +179,19 @@ export interface Store {
   hashPlaintextCodes(): Promise<number>;
   /** Deletes codes whose expiry is before `cutoffMs`; returns how many. */
   purgeExpiredCodes(cutoffMs: number): Promise<number>;
+
+  /** The agent's durable positions (zeros when it never had any). */
+  getCursor(room: string, name: string): Promise<AgentCursor>;
+  /**
+   * Compare-and-set of the delivered position: moves it from `from` to `to` only when it is
+   * still `from`, so two readers (processes) cannot both hand out the same messages. Returns
+   * whether it moved.
+   */
+  moveDelivered(room: string, name: string, from: number, to: number, nowMs: number): Promise<boolean>;
+  /** Raises the read position to `seq` when that is higher (never lowers it). */
+  raiseRead(room: string, name: string, seq: number, nowMs: number): Promise<void>;
+  /** Every agent's positions in `room`. */
+  listCursors(room: string): Promise<(AgentCursor & { name: string })[]>;
 
   /** Appends an audit row and drops the oldest beyond `maxAudit` (0 = unlimited); returns its id. */
   insertAudit(event: AuditEvent, maxAudit: number): Promise<number>;

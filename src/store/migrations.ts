@@ -67,6 +67,20 @@ export const MIGRATIONS: readonly string[] = [
     detail TEXT NOT NULL
   ) STRICT;
   `,
+  // 2: the durable per-agent positions behind MCP `wait`, attach and receipts: `delivered_seq`
+  // is the newest seq a cursor-less read (MCP wait, stream resume) handed to the agent,
+  // `read_seq` the newest it acknowledged.
+  `
+  CREATE TABLE agent_cursors (
+    room TEXT NOT NULL,
+    name TEXT NOT NULL,
+    delivered_seq INTEGER NOT NULL DEFAULT 0,
+    delivered_at INTEGER,
+    read_seq INTEGER NOT NULL DEFAULT 0,
+    read_at INTEGER,
+    PRIMARY KEY (room, name)
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];
 
 /** Marks a database as argybargy's (PRAGMA application_id), so a foreign or 1.0 file is refused. */

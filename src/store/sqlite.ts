@@ -1,9 +1,10 @@
 import type { Database } from "bun:sqlite";
 import type {
-  AccessCode, AuditEvent, InsertCodeInput, InsertCodeResult, InsertMessageInput, InsertMessageResult, Message,
+  AccessCode, AgentCursor, AuditEvent, InsertCodeInput, InsertCodeResult, InsertMessageInput, InsertMessageResult, Message,
   Participants, PosterRow, RoomSnapshot, RoomStatus, RoomSummary, Store,
 } from "../relay/types.ts";
 import { CodeQueries } from "./codes.ts";
+import { CursorQueries } from "./cursors.ts";
 import { openDatabase } from "./db.ts";
 import { MessageQueries } from "./messages.ts";
 
@@ -20,6 +21,7 @@ interface CachedParticipants { posters: Set<string>; holders: Set<string>; nextE
 export class SqliteStore implements Store {
   private readonly messages: MessageQueries;
   private readonly codes: CodeQueries;
+  private readonly cursors: CursorQueries;
   private readonly dataVersion;
   private seenVersion = -1;
   private readonly authCache = new Map<string, AccessCode>();
@@ -34,6 +36,7 @@ export class SqliteStore implements Store {
   constructor(readonly db: Database) {
     this.messages = new MessageQueries(db);
     this.codes = new CodeQueries(db);
+    this.cursors = new CursorQueries(db);
     this.dataVersion = db.query<{ data_version: number }, []>("PRAGMA data_version");
   }
 
@@ -166,6 +169,18 @@ export class SqliteStore implements Store {
     const n = this.codes.purgeExpiredCodes(cutoffMs);
     if (n) this.dropCaches();
     return n;
+  }
+  async getCursor(room: string, name: string): Promise<AgentCursor> {
+    return this.cursors.get(room, name);
+  }
+  async moveDelivered(room: string, name: string, from: number, to: number, nowMs: number): Promise<boolean> {
+    return this.cursors.moveDelivered(room, name, from, to, nowMs);
+  }
+  async raiseRead(room: string, name: string, seq: number, nowMs: number): Promise<void> {
+    this.cursors.raiseRead(room, name, seq, nowMs);
+  }
+  async listCursors(room: string): Promise<(AgentCursor & { name: string })[]> {
+    return this.cursors.list(room);
   }
   async insertAudit(event: AuditEvent, maxAudit: number): Promise<number> {
     return this.codes.insertAudit(event, maxAudit);
