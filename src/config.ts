@@ -6,6 +6,9 @@ export const VERSION = "1.1.0";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
+/** SQLite's `PRAGMA synchronous` in WAL mode: `normal` survives a process crash, `full` also power loss. */
+export type SyncMode = "normal" | "full";
+
 /** Every setting of SPEC §2, resolved once; frozen so nothing mutates it after start-up. */
 export interface Config {
   readonly dataDir: string;
@@ -33,6 +36,10 @@ export interface Config {
   readonly bodyCap: number;
   readonly maxAudit: number;
   readonly authFailMax: number;
+  /** Concurrent parked polls per (room, name); 0 = no cap. */
+  readonly maxPollsPerAgent: number;
+  /** Durability of each commit (`ARGYBARGY_SYNC`). */
+  readonly sync: SyncMode;
   /** How the CLI should print: plain when CI or NO_COLOR is set, or stdout is not a TTY. */
   readonly plainOutput: boolean;
 }
@@ -126,9 +133,19 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Loa
     bodyCap: Math.max(maxBodyBytes, 12 * maxText + 4096),
     maxAudit: int("ARGYBARGY_MAX_AUDIT", 10000, 0),
     authFailMax: int("ARGYBARGY_AUTH_FAIL_MAX", 20, 0),
+    // 8: a few tabs or retries of one agent, far below what would starve a room.
+    maxPollsPerAgent: int("ARGYBARGY_MAX_POLLS_PER_AGENT", 8, 0),
+    sync: parseSync(read("ARGYBARGY_SYNC"), warnings),
     plainOutput: Boolean(env.CI || env.NO_COLOR || env.TERM === "dumb") || !process.stdout.isTTY,
   });
   return { config, warnings };
+}
+
+function parseSync(raw: string | undefined, warnings: string[]): SyncMode {
+  if (raw === undefined || raw.toLowerCase() === "normal") return "normal";
+  if (raw.toLowerCase() === "full") return "full";
+  warnings.push(`ARGYBARGY_SYNC=${JSON.stringify(raw.slice(0, 40))} is neither normal nor full; using normal`);
+  return "normal";
 }
 
 function parseLogLevel(raw: string | undefined): LogLevel {

@@ -35,7 +35,7 @@ export interface RunningServer {
 export async function startServer(config: Config, log: ConsolaInstance = createLogger(config.logLevel)): Promise<RunningServer> {
   const dataDir = new DataDir(config.dataDir);
   dataDir.ensure();
-  const store = SqliteStore.open(dataDir.dbPath);
+  const store = SqliteStore.open(dataDir.dbPath, config.sync);
   if (config.hashCodes) {
     const n = await store.hashPlaintextCodes();
     if (n) log.info(`converted ${n} plaintext code(s) to hashed form`);
@@ -59,7 +59,7 @@ export async function startServer(config: Config, log: ConsolaInstance = createL
     relay, operator, config, startedMs: Date.now(), publicUrl: () => dataDir.readUrl(),
     logError: (id, err) => log.error(`request ${id} failed:`, err),
   });
-  log.info(`argybargy ${VERSION} data=${config.dataDir} hash_codes=${config.hashCodes} retention=${config.maxMessagesPerRoom || "unlimited"}`);
+  log.info(`argybargy ${VERSION} data=${config.dataDir} hash_codes=${config.hashCodes} retention=${config.maxMessagesPerRoom || "unlimited"} sync=${config.sync}`);
   try {
     app.listen({ hostname: config.host, port: config.port });
   } catch (err) {

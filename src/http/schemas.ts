@@ -37,7 +37,7 @@ const json = (schema: TSchema, description: string) => ({ description, content: 
 const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [String(c), json(ErrorBody, ERROR_TEXT[c] ?? "error")]));
 const ERROR_TEXT: Record<number, string> = {
   400: "bad_request", 401: "unauthorized", 403: "forbidden (quota)", 404: "not_found", 409: "conflict",
-  413: "payload_too_large", 422: "invalid / unknown_recipient / not_claimable", 429: "rate_limited (Retry-After header)",
+  413: "payload_too_large", 422: "invalid / unknown_recipient / not_claimable", 429: "rate_limited / too_many_polls (Retry-After header)",
 };
 const query = (name: string, description: string, schema: TSchema = t.Integer()) => ({ name, in: "query", required: false, description, schema });
 const path = (name: string, description: string, schema: TSchema) => ({ name, in: "path", required: true, description, schema });
@@ -66,7 +66,7 @@ export function agentDocsFor(c: Config) {
       }), "message"),
       responses: { 200: json(t.Object({ ok: t.Boolean(), message: MessageEcho }), "stored"), ...errors(401, 403, 409, 413, 422, 429) },
     }, "agent"),
-    poll: op("agent", "Receive (long-poll)", `Parks up to wait s (capped at ${c.maxWait}) until a message arrives; pass cursor back as since.`, {
+    poll: op("agent", "Receive (long-poll)", `Parks up to wait s (capped at ${c.maxWait}) until a message arrives; pass cursor back as since. ${c.maxPollsPerAgent ? `At most ${c.maxPollsPerAgent} parked polls per agent at once; more get 429 too_many_polls.` : "No cap on parked polls per agent."}`, {
       parameters: [query("since", "cursor from the previous response (default 0)"), query("wait", `seconds to park, 0..${c.maxWait} (default 0)`)],
       ...ok(PollBody),
     }, "agent"),
@@ -92,6 +92,8 @@ export function adminDocsFor(c: Config) {
     }, "admin"),
     stats: op("admin", "Stats", "Uptime and counts.", ok(t.Object({
       version: t.String(), uptime_seconds: t.Integer(), online_peers: t.Integer(), codes: t.Integer(), messages: t.Integer(), rooms: t.Integer(),
+      parked_polls: t.Integer({ description: "long-polls parked right now (agents' GET /messages and /admin/changes)" }),
+      polling_agents: t.Integer({ description: "agents with at least one parked GET /messages" }),
     })), "admin"),
     audit: op("admin", "Audit log", `Newest limit events (1..1000, default 100), oldest first; ${c.maxAudit || "unlimited"} kept.`, {
       parameters: [query("limit", "1..1000")],

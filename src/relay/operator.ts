@@ -142,6 +142,8 @@ export class Operator {
       uptimeSeconds: Math.floor((now - startedMs) / 1000),
       onlinePeers: presence.list().filter((e) => presence.isOnline(e, now)).length,
       codes, messages, rooms: rooms.length,
+      // Every parked long-poll (agents' and the dashboards' change feeds), and the agents holding them.
+      parkedPolls: this.relay.waiters.count(), pollingAgents: this.relay.pollSlots.agents,
     };
   }
 

@@ -17,6 +17,7 @@ import type {
 import { checkText, requireObject } from "./validate.ts";
 import { Waiters } from "./waiters.ts";
 import { ActiveReaders } from "./cursors.ts";
+import { PollSlots } from "./poll-slots.ts";
 
 /**
  * The relay: authentication, posting, long-poll reads, claims and history for agents
@@ -33,6 +34,7 @@ export class Relay {
   readonly changes: ChangeFeed;
   readonly rate: RateLimiter;
   readonly throttle: AuthThrottle;
+  readonly pollSlots: PollSlots;
   private readonly bus: Bus;
   private readonly onEvent: (event: RelayEvent) => void;
   adminToken: string;
@@ -49,6 +51,7 @@ export class Relay {
     this.changes = new ChangeFeed(this.waiters);
     this.rate = new RateLimiter(deps.limits.rateMax, deps.limits.rateWindow * 1000);
     this.throttle = new AuthThrottle(deps.limits.authFailMax);
+    this.pollSlots = new PollSlots(deps.limits.maxPollsPerAgent);
     this.bus.subscribe((room, remote) => {
       if (remote) this.tails.invalidate(room);
       this.waiters.bump(room);
@@ -189,27 +192,36 @@ export class Relay {
 
   /**
    * `GET /messages` (SPEC §5.6, §7.5): answers at once when there is something to say, else parks
-   * until the room changes, the deadline passes or `signal` aborts (then returns null).
+   * until the room changes, the deadline passes or `signal` aborts (then returns null). Throws
+   * 429 `too_many_polls` when the agent already has `maxPollsPerAgent` polls parked.
    */
   async read(agent: Agent, since: number, waitSeconds: number, signal?: AbortSignal): Promise<PollResult | null> {
     const { room, name } = agent;
     const wait = Math.min(waitSeconds, this.limits.maxWait);
     this.presence.startClock(room, name, this.clock.now());
     const deadline = this.clock.now() + wait * 1000;
-    for (;;) {
-      const generation = this.waiters.generation(room);
-      // Woken polls are answered from memory without awaiting: thousands of them wake at once,
-      // and every await would send each to the back of the queue behind all the others.
-      const snap = this.tails.read(room, since, name) ?? await this.snapshot(room, since, name);
-      const now = this.clock.now();
-      if (snap.messages.length || wait === 0 || snap.status.status === "closed" || now >= deadline || this.closing) {
-        const touched = this.touch(room, name, true, agent.capabilities);
-        if (touched) await touched;
-        const resolved = this.resolveFromMemory(snap.messages) ?? await this.resolve(room, snap.messages);
-        return this.answer(agent, snap, resolved);
+    // Taken only when the poll is about to park (an answer at once holds nothing), released
+    // whatever ends the poll; throws 429 `too_many_polls` over the per-agent cap.
+    let release: (() => void) | null = null;
+    try {
+      for (;;) {
+        const generation = this.waiters.generation(room);
+        // Woken polls are answered from memory without awaiting: thousands of them wake at once,
+        // and every await would send each to the back of the queue behind all the others.
+        const snap = this.tails.read(room, since, name) ?? await this.snapshot(room, since, name);
+        const now = this.clock.now();
+        if (snap.messages.length || wait === 0 || snap.status.status === "closed" || now >= deadline || this.closing) {
+          const touched = this.touch(room, name, true, agent.capabilities);
+          if (touched) await touched;
+          const resolved = this.resolveFromMemory(snap.messages) ?? await this.resolve(room, snap.messages);
+          return this.answer(agent, snap, resolved);
+        }
+        release ??= this.pollSlots.take(`${room}\u0000${name}`);
+        const how = await this.waiters.park(room, generation, deadline - now, signal);
+        if (how === "aborted") return null;
       }
-      const how = await this.waiters.park(room, generation, deadline - now, signal);
-      if (how === "aborted") return null;
+    } finally {
+      release?.();
     }
   }
 
