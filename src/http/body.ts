@@ -16,8 +16,14 @@ export async function readBody(request: Request, cap: number): Promise<RawBody |
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > cap) return null;
   if (!request.body) return { kind: "empty" };
-  // A declared length within the cap can be read in one go; only chunked bodies are counted as they stream.
-  const bytes = declared !== null ? new Uint8Array(await request.arrayBuffer()) : await readCapped(request.body, cap);
+  let bytes: Uint8Array | null;
+  try {
+    // A declared length within the cap can be read in one go; only chunked bodies are counted as they stream.
+    bytes = declared !== null ? new Uint8Array(await request.arrayBuffer()) : await readCapped(request.body, cap);
+  } catch {
+    // The client closed before its declared length (or final chunk) arrived: its mistake, not ours.
+    return { kind: "bad", why: "The request body ended before it was complete." };
+  }
   if (!bytes) return null;
   if (bytes.byteLength === 0) return { kind: "empty" };
   let text: string;
