@@ -11,6 +11,7 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 /**
  * Reads a body of at most `cap` bytes, whatever its Content-Type (SPEC §1.1). Returns null when
  * it is larger (decided from Content-Length before reading, or while reading a chunked body).
+ * Throws 422 `invalid` (field `body`) when the body is cut off before its end.
  */
 export async function readBody(request: Request, cap: number): Promise<RawBody | null> {
   const declared = request.headers.get("content-length");
@@ -21,8 +22,9 @@ export async function readBody(request: Request, cap: number): Promise<RawBody |
     // A declared length within the cap can be read in one go; only chunked bodies are counted as they stream.
     bytes = declared !== null ? new Uint8Array(await request.arrayBuffer()) : await readCapped(request.body, cap);
   } catch {
-    // The client closed before its declared length (or final chunk) arrived: its mistake, not ours.
-    return { kind: "bad", why: "The request body ended before it was complete." };
+    // The client closed before its declared length (or final chunk) arrived: its mistake, not
+    // ours, and the request as a whole is refused, so even a route that ignores bodies never runs.
+    throw new RelayError("invalid", "The request body ended before it was complete.", { field: "body" });
   }
   if (!bytes) return null;
   if (bytes.byteLength === 0) return { kind: "empty" };
