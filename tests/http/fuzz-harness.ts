@@ -1,0 +1,245 @@
+import fc from "fast-check";
+import { STATUS } from "../../src/http/errors.ts";
+import { newTestApp } from "../helpers.ts";
+import { bodyBytes, bodyCase, headerName, headerValue, paramValue, type BodyCase } from "./fuzz-arbitraries.ts";
+import { socketCase, runSocketCase } from "./fuzz-socket.ts";
+
+// The property-based HTTP fuzzer behind tests/http/fuzz.test.ts and scripts/fuzz. Every case is
+// one generated request against one app (in-process through app.handle, or over a real socket
+// for what only a socket can say: chunked bodies and lying lengths). Properties per case:
+//   1. never a 5xx;
+//   2. every error body is the SPEC §1.3 envelope, `error` a known code with its own status;
+//   3. nothing half-written: messages, codes and room statuses change only on a 2xx, and audit
+//      rows appear on a non-2xx only as `admin_auth_failed` (what that failure is for);
+//   4. /health still answers 200, and nothing reached the server's "unexpected error" log.
+
+export interface FuzzOptions {
+  runs: number;
+  seed: number;
+  /** Share of cases sent over a real socket (0..1). */
+  socketShare: number;
+  /** Called with a line of progress or a summary. */
+  log?: (line: string) => void;
+}
+
+export interface FuzzReport {
+  cases: number;
+  socketCases: number;
+  statuses: Record<string, number>;
+  /** Cases a client library could not even build (e.g. a header value fetch refuses), sent nowhere. */
+  unbuildable: number;
+  /** Socket answers that came from Bun's HTTP parser, before our app, by status. */
+  parserRejections: Record<string, number>;
+}
+
+const AGENT_ROOM = "fuzz-room";
+const AGENTS = ["fz-alice", "fz-bob"];
+
+type Auth = "none" | "agent" | "agent2" | "admin" | "garbage" | "swapped" | "both" | "dup";
+
+export interface HttpCase {
+  route: number;
+  method: string | null;
+  params: string[];
+  mutation: "none" | "slash" | "double" | "dotdot" | "junk" | "case";
+  query: [string, string][];
+  auth: Auth;
+  contentType: string | null;
+  headers: [string, string][];
+  body: BodyCase;
+}
+
+const httpCase = (routeCount: number): fc.Arbitrary<HttpCase> => fc.record({
+  route: fc.nat({ max: routeCount - 1 }),
+  // Mostly the route's own method and path, so most cases get past routing to auth and the handlers.
+  method: fc.oneof(
+    { weight: 17, arbitrary: fc.constant(null) },
+    { weight: 3, arbitrary: fc.constantFrom("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "PROPFIND", "get", "X-ODD") },
+  ),
+  params: fc.array(paramValue, { minLength: 2, maxLength: 2 }),
+  mutation: fc.oneof(
+    { weight: 17, arbitrary: fc.constant("none" as const) },
+    { weight: 3, arbitrary: fc.constantFrom("slash", "double", "dotdot", "junk", "case") },
+  ),
+  query: fc.array(fc.tuple(fc.constantFrom("since", "wait", "limit", "before", "room", "since", "x", ""), paramValue), { maxLength: 4 }),
+  auth: fc.constantFrom<Auth>("none", "agent", "agent", "agent", "agent2", "admin", "admin", "admin", "garbage", "swapped", "both", "dup"),
+  contentType: fc.option(fc.constantFrom("application/json", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+    "application/json; charset=latin1", "", "*/*", "application/json, text/html", "text/html; charset=utf-16"), { freq: 3 }),
+  headers: fc.array(fc.tuple(headerName, headerValue), { maxLength: 3 }),
+  body: bodyCase,
+});
+
+/** Routes as the app registered them (every agent, admin, docs and dashboard route). */
+function routeList(app: { routes: { method: string; path: string }[] }): { method: string; path: string }[] {
+  const seen = new Set<string>();
+  return app.routes
+    .map((r) => ({ method: r.method.toUpperCase(), path: r.path }))
+    .filter((r) => r.method !== "ALL" && !seen.has(`${r.method} ${r.path}`) && seen.add(`${r.method} ${r.path}`));
+}
+
+/** Fills `:param`s with generated raw values and applies a path mutation. */
+export function buildPath(template: string, params: string[], mutation: HttpCase["mutation"]): string {
+  let i = 0;
+  let path = template.replace(/:[a-zA-Z]+/g, () => params[i++ % params.length]!);
+  switch (mutation) {
+    case "slash": path += "/"; break;
+    case "double": path = path.replace("/", "//"); break;
+    case "dotdot": path = `/admin/..${path}`; break;
+    case "junk": path += ";x=1"; break;
+    case "case": path = path.toUpperCase(); break;
+  }
+  return path;
+}
+
+/** The fuzzer's world: one app with two agents and the admin, its database, and what it logged. */
+export async function fuzzWorld() {
+  // MAX_WAIT=0: a generated poll answers at once instead of parking for the whole run.
+  // No post rate limit or auth throttle: their 429s would hide the handlers behind them (both have their own tests).
+  const t = newTestApp({ ARGYBARGY_MAX_WAIT: "0", ARGYBARGY_RATE_MAX: "0", ARGYBARGY_AUTH_FAIL_MAX: "0" });
+  const codes: Record<string, string> = {};
+  const mint = async () => {
+    for (const name of AGENTS) {
+      const r = await t.admin("POST", "/admin/invite", { name, room: AGENT_ROOM });
+      codes[name] = r.json.code;
+      // The first sight of an agent is audited (`connect`); let it happen before the fuzzing.
+      await t.asAgent(codes[name]!).req("GET", "/whoami");
+    }
+  };
+  await mint();
+  const db = (t.store as unknown as { db: import("bun:sqlite").Database }).db;
+  const snapshotQuery = db.query<{ messages: number; codes: number; statuses: string | null; audit: number | null }, []>(
+    "SELECT (SELECT count(*) FROM messages) AS messages, (SELECT count(*) FROM codes) AS codes, " +
+    "(SELECT group_concat(room || ':' || status, ',') FROM room_status) AS statuses, (SELECT max(id) FROM audit) AS audit",
+  );
+  const newAudit = db.query<{ action: string }, [number]>("SELECT action FROM audit WHERE id > ?");
+  return {
+    t, codes, mint,
+    snapshot: () => snapshotQuery.get()!,
+    auditSince: (id: number | null) => newAudit.all(id ?? 0).map((r) => r.action),
+    adminToken: () => t.relay.adminToken,
+  };
+}
+
+export type World = Awaited<ReturnType<typeof fuzzWorld>>;
+
+/** The headers of a case: its credentials (valid ones for a share of cases), content type and extras. */
+export function caseHeaders(c: HttpCase, w: World): [string, string][] {
+  const agent = w.codes[c.auth === "agent2" ? "fz-bob" : "fz-alice"]!;
+  const admin = w.adminToken();
+  const h: [string, string][] = [];
+  switch (c.auth) {
+    case "agent": case "agent2": h.push(["authorization", `Bearer ${agent}`]); break;
+    case "admin": h.push(["x-admin-token", admin]); break;
+    case "garbage": h.push(["authorization", "Bearer not-a-code"], ["x-admin-token", "not-the-token"]); break;
+    case "swapped": h.push(["authorization", `Bearer ${admin}`], ["x-admin-token", agent]); break;
+    case "both": h.push(["authorization", `Bearer ${agent}`], ["x-admin-token", admin]); break;
+    case "dup": h.push(["authorization", `Bearer ${agent}`], ["authorization", `Bearer ${agent}`], ["x-admin-token", admin], ["x-admin-token", admin]); break;
+  }
+  if (c.contentType !== null) h.push(["content-type", c.contentType]);
+  return [...h, ...c.headers];
+}
+
+/** Checks one response against properties 1 and 2; returns a reason, or null when it holds. */
+export function judge(status: number, contentType: string | null, text: string, head: boolean): string | null {
+  if (status >= 500) return `status ${status}: ${text.slice(0, 300)}`;
+  if (status < 400 || head) return null;
+  if (!contentType?.startsWith("application/json")) return `error ${status} is not JSON (${contentType})`;
+  let body: any;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return `error ${status} body is not JSON: ${text.slice(0, 200)}`;
+  }
+  if (typeof body?.error !== "string" || typeof body?.message !== "string") return `error ${status} is not the envelope: ${text.slice(0, 200)}`;
+  if (STATUS[body.error as keyof typeof STATUS] !== status) return `error code ${body.error} came with status ${status}`;
+  return null;
+}
+
+/** Property 3 for a case that did not succeed. */
+export function unchanged(before: ReturnType<World["snapshot"]>, w: World, what: string): string | null {
+  const after = w.snapshot();
+  if (after.messages !== before.messages || after.codes !== before.codes || after.statuses !== before.statuses) {
+    return `${what} wrote without a 2xx: ${JSON.stringify(before)} -> ${JSON.stringify(after)}`;
+  }
+  const audit = w.auditSince(before.audit).filter((a) => a !== "admin_auth_failed");
+  return audit.length ? `${what} audited ${audit.join(",")} without a 2xx` : null;
+}
+
+/** Keeps the world usable for the next case: agents revoked by a generated revoke are minted again, rooms reopened. */
+async function restore(w: World): Promise<void> {
+  for (const name of AGENTS) {
+    const who = await w.t.asAgent(w.codes[name]!).req("GET", "/whoami");
+    if (who.status !== 200) {
+      await w.mint();
+      break;
+    }
+  }
+  if ((await w.t.relay.store.getRoomStatus(AGENT_ROOM)).status === "closed") await w.t.admin("POST", `/admin/rooms/${AGENT_ROOM}/reopen`);
+}
+
+async function runHttpCase(c: HttpCase, w: World, routes: { method: string; path: string }[], report: FuzzReport): Promise<void> {
+  const route = routes[c.route]!;
+  const method = c.method ?? route.method;
+  const qs = c.query.map(([k, v]) => `${k}=${v}`).join("&");
+  const url = `http://localhost${buildPath(route.path, c.params, c.mutation)}${qs ? `?${qs}` : ""}`;
+  const headers = new Headers();
+  let request: Request;
+  try {
+    for (const [k, v] of caseHeaders(c, w)) headers.append(k, v);
+    const body = method === "GET" || method === "HEAD" ? undefined : (bodyBytes(c.body) as BodyInit | undefined);
+    request = new Request(url, { method, headers, body });
+  } catch {
+    report.unbuildable++;
+    return;
+  }
+  const before = w.snapshot();
+  const res = await w.t.app.handle(request);
+  const text = await res.text();
+  report.statuses[res.status] = (report.statuses[res.status] ?? 0) + 1;
+  const what = `${method} ${url.slice(0, 200)}`;
+  const bad = judge(res.status, res.headers.get("content-type"), text, method === "HEAD")
+    ?? (res.status >= 200 && res.status < 300 ? null : unchanged(before, w, what));
+  if (bad) throw new Error(`${what} (auth ${c.auth}, body ${c.body.kind}): ${bad}`);
+}
+
+async function healthy(w: World): Promise<void> {
+  const h = await w.t.app.handle(new Request("http://localhost/health"));
+  if (h.status !== 200) throw new Error(`/health answered ${h.status} after the case`);
+  if (w.t.errors.length) throw new Error(`the server logged an unexpected error: ${String((w.t.errors[0] as Error)?.stack ?? w.t.errors[0])}`);
+}
+
+/**
+ * Runs `runs` generated cases from `seed` and throws (with the seed and the shrunk case) on the
+ * first property that fails. A share of cases goes over a real socket to the same app.
+ */
+export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
+  const w = await fuzzWorld();
+  const server = w.t.app.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = server.server!.port!;
+  const routes = routeList(w.t.app as never);
+  const report: FuzzReport = { cases: 0, socketCases: 0, statuses: {}, unbuildable: 0, parserRejections: {} };
+  const kind = fc.oneof(
+    { weight: Math.round((1 - opts.socketShare) * 100), arbitrary: httpCase(routes.length).map((c) => ({ socket: false as const, c })) },
+    { weight: Math.round(opts.socketShare * 100), arbitrary: socketCase(routes.length).map((c) => ({ socket: true as const, c })) },
+  );
+  try {
+    await fc.assert(
+      fc.asyncProperty(kind, async (k) => {
+        report.cases++;
+        if (k.socket) {
+          report.socketCases++;
+          await runSocketCase(k.c, w, routes, port, report);
+        } else {
+          await runHttpCase(k.c, w, routes, report);
+        }
+        await healthy(w);
+        await restore(w);
+        if (opts.log && report.cases % 1000 === 0) opts.log(`${report.cases} cases`);
+      }),
+      { numRuns: opts.runs, seed: opts.seed },
+    );
+  } finally {
+    await w.t.app.stop(true);
+  }
+  return report;
+}
