@@ -11,15 +11,15 @@ import { freePort, killAll, spawnServer, type ServerProcess } from "./server-pro
 // that got a 2xx with its seq and text, gap-free seqs per room, one holder per claim matching
 // every 200 claim answer, and pass PRAGMA integrity_check.
 //
-// To run it against another store, give `STORE_ENV` what that store needs (for PostgreSQL: the
-// store switch and its URL) and replace `readBack` with a query through that store; the load,
-// the kill loop and the checks stay as they are.
+// The store is a plug-in (`CrashStore`): its server environment and how to read the result
+// back. A PostgreSQL entry adds its store switch and URL to `env`, reads the same three things
+// through its own client in `readBack` (integrity: e.g. `amcheck`, or only the row checks), and
+// can add a second run that restarts the database instead of the relay.
 
 const KILLS = 10;
 const AGENTS = 16;
 const ROOMS = ["crash-a", "crash-b", "crash-c", "crash-d"];
 const LIFE_MS: [number, number] = [300, 1100]; // each server life lasts a random time in this range
-const STORE_ENV: Record<string, string> = {};
 const SEED = Number(process.env.CRASH_SEED ?? Date.now() % 2 ** 31);
 
 const dirs: { cleanup: () => void }[] = [];
@@ -105,28 +105,46 @@ async function operatorLoop(base: string, token: () => string, random: () => num
   }
 }
 
-/** Reads the database back, read-only, after the last server has stopped. */
-function readBack(dbPath: string) {
-  const db = new Database(dbPath, { readonly: true });
-  try {
-    return {
-      integrity: (db.query("PRAGMA integrity_check").all() as { integrity_check: string }[]).map((r) => r.integrity_check),
-      messages: db.query("SELECT room, seq, text, claimed_by FROM messages ORDER BY room, seq").all() as { room: string; seq: number; text: string; claimed_by: string | null }[],
-      lastSeq: new Map((db.query("SELECT room, last_seq FROM rooms").all() as { room: string; last_seq: number }[]).map((r) => [r.room, r.last_seq])),
-    };
-  } finally {
-    db.close();
-  }
+interface ReadBack {
+  integrity: string[];
+  messages: { room: string; seq: number; text: string; claimed_by: string | null }[];
+  lastSeq: Map<string, number>;
 }
 
-test(`every acknowledged post and claim survives ${KILLS} SIGKILLs under load`, async () => {
-  console.error(`crash test: seed ${SEED} (rerun with CRASH_SEED=${SEED})`);
+/** A store the crash test runs against: what its server needs, and how to read the outcome back after the last stop. */
+interface CrashStore {
+  name: string;
+  env: (dataDir: string) => Record<string, string>;
+  readBack: (dataDir: string) => Promise<ReadBack>;
+}
+
+const sqlite: CrashStore = {
+  name: "SQLite",
+  env: () => ({}),
+  readBack: async (dataDir) => {
+    const db = new Database(join(dataDir, "argybargy.db"), { readonly: true });
+    try {
+      return {
+        integrity: (db.query("PRAGMA integrity_check").all() as { integrity_check: string }[]).map((r) => r.integrity_check),
+        messages: db.query("SELECT room, seq, text, claimed_by FROM messages ORDER BY room, seq").all() as ReadBack["messages"],
+        lastSeq: new Map((db.query("SELECT room, last_seq FROM rooms").all() as { room: string; last_seq: number }[]).map((r) => [r.room, r.last_seq])),
+      };
+    } finally {
+      db.close();
+    }
+  },
+};
+
+const STORES: CrashStore[] = [sqlite];
+
+for (const store of STORES) test(`${store.name}: every acknowledged post and claim survives ${KILLS} SIGKILLs under load`, async () => {
+  console.error(`crash test (${store.name}): seed ${SEED} (rerun with CRASH_SEED=${SEED})`);
   const random = rng(SEED);
   const tmp = tempDir("argy-crash-");
   dirs.push(tmp);
   const dataDir = join(tmp.path, "data");
   const port = freePort();
-  const env = { ARGYBARGY_RATE_MAX: "0", ARGYBARGY_AUTH_FAIL_MAX: "0", ARGYBARGY_MAX_MESSAGES_PER_ROOM: "0", ...STORE_ENV };
+  const env = { ARGYBARGY_RATE_MAX: "0", ARGYBARGY_AUTH_FAIL_MAX: "0", ARGYBARGY_MAX_MESSAGES_PER_ROOM: "0", ...store.env(dataDir) };
   let server: ServerProcess = await spawnServer({ dataDir, port, env });
   const base = server.url;
   const tally: Tally = { acks: [], wins: [], statuses: new Map(), connectionErrors: 0 };
@@ -159,7 +177,7 @@ test(`every acknowledged post and claim survives ${KILLS} SIGKILLs under load`, 
   }
   expect(await server.stop("SIGTERM")).toBe(0);
 
-  const db = readBack(join(dataDir, "argybargy.db"));
+  const db = await store.readBack(dataDir);
   expect(db.integrity).toEqual(["ok"]);
 
   // Per room: seqs 1..last_seq, each once.
