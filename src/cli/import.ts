@@ -39,6 +39,47 @@ export function importSummary(dump: StoreDump) {
   };
 }
 
+/**
+ * Where an import writes. The SQLite data dir is one; a PostgreSQL store fits the same shape
+ * (`open` connects, `commit` and `abort` have nothing to do).
+ */
+export interface ImportTarget {
+  /** Where the data goes, for the report. */
+  readonly where: string;
+  /** The store to fill (created empty when missing). */
+  open(): Promise<Store & BulkStore>;
+  /** After the filled store is closed: makes it the data dir's database. */
+  commit(): void;
+  /** After a failure, the store closed: removes whatever `open` created. */
+  abort(): void;
+}
+
+/**
+ * The data dir's SQLite database. In place (the 1.0 file is the data dir's own argybargy.db)
+ * the new database is built under a temporary name and renamed over the 1.0 file at the end.
+ */
+export function sqliteImportTarget(dataDir: DataDir, inPlace: boolean): ImportTarget {
+  const dbPath = inPlace ? join(dataDir.path, `.argybargy.db.import-${process.pid}.tmp`) : dataDir.dbPath;
+  let created = false;
+  return {
+    where: dataDir.dbPath,
+    async open() {
+      created = !existsSync(dbPath);
+      return SqliteStore.open(dbPath);
+    },
+    commit() {
+      if (!inPlace) return;
+      // 1.0's WAL files would be replayed into the new file: they go first (the backup holds their content).
+      rmSync(`${dataDir.dbPath}-wal`, { force: true });
+      rmSync(`${dataDir.dbPath}-shm`, { force: true });
+      renameSync(dbPath, dataDir.dbPath);
+    },
+    abort() {
+      if (created) for (const suffix of ["", "-wal", "-shm"]) rmSync(`${dbPath}${suffix}`, { force: true });
+    },
+  };
+}
+
 const real = (p: string) => (existsSync(p) ? realpathSync(p) : resolve(p));
 
 /**
@@ -82,28 +123,19 @@ export const importCommand = defineCommand({
     } catch (err) {
       fail((err as Error).message);
     }
-    const dbPath = sameDir ? join(target.path, `.argybargy.db.import-${process.pid}.tmp`) : target.dbPath;
-    const created = !existsSync(dbPath);
-    const undo = () => {
-      if (created) for (const suffix of ["", "-wal", "-shm"]) rmSync(`${dbPath}${suffix}`, { force: true });
-      rmSync(backupPath, { force: true });
-    };
-    let store: SqliteStore | null = null;
+    const into = sqliteImportTarget(target, sameDir);
+    let store: (Store & BulkStore) | null = null;
     try {
       backupV1(sourceDb, backupPath);
-      store = SqliteStore.open(dbPath);
+      store = await into.open();
       await loadV1Into(store, dump);
       await store.close();
       store = null;
-      if (sameDir) {
-        // 1.0's WAL files would be replayed into the new file: they go first (the backup holds their content).
-        rmSync(`${target.dbPath}-wal`, { force: true });
-        rmSync(`${target.dbPath}-shm`, { force: true });
-        renameSync(dbPath, target.dbPath);
-      }
+      into.commit();
     } catch (err) {
       await store?.close();
-      undo();
+      into.abort();
+      rmSync(backupPath, { force: true });
       if (err instanceof CliExit) throw err;
       fail(`cannot import: ${oneLine((err as Error).message)}; nothing was written`);
     }
