@@ -67,6 +67,10 @@ export class BulkQueries {
       rebuildRooms: p(`INSERT INTO rooms (room, last_seq, msg_count, last_ts)
         SELECT m.room, m.seq, c.n, m.ts FROM messages m
         JOIN (SELECT room, max(seq) AS top, count(*) AS n FROM messages GROUP BY room) c ON m.room = c.room AND m.seq = c.top`),
+      posters: p<{ room: string; name: string; last_ts: number }>("SELECT room, name, last_ts FROM posters ORDER BY room, name"),
+      // A poster whose messages retention pruned keeps its row; the newer time wins.
+      mergePoster: p(`INSERT INTO posters (room, name, last_ts) VALUES ($room, $name, $last_ts)
+        ON CONFLICT (room, name) DO UPDATE SET last_ts = max(last_ts, excluded.last_ts)`),
       rebuildPosters: p(`INSERT INTO posters (room, name, last_ts)
         SELECT room, from_name, ts FROM (SELECT room, from_name, ts,
           row_number() OVER (PARTITION BY room, from_name ORDER BY seq DESC) AS rn FROM messages) WHERE rn = 1`),
@@ -94,6 +98,7 @@ export class BulkQueries {
       cursors: this.q.cursors.all({}).map((r) => ({
         room: r.room, name: r.name, deliveredSeq: r.delivered_seq, deliveredMs: r.delivered_at, readSeq: r.read_seq, readMs: r.read_at,
       })),
+      posters: this.q.posters.all({}).map((r) => ({ room: r.room, name: r.name, lastTsMs: r.last_ts })),
     })).deferred();
   }
 
@@ -116,6 +121,7 @@ export class BulkQueries {
       }
       this.q.rebuildRooms.run({});
       this.q.rebuildPosters.run({});
+      for (const p of dump.posters ?? []) this.q.mergePoster.run({ room: p.room, name: p.name, last_ts: p.lastTsMs });
       for (const s of dump.statuses) {
         this.q.insertStatus.run({ room: s.name, status: s.status, closed_at: s.closedAtMs, closed_by: s.closedBy });
       }
