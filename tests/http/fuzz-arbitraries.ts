@@ -40,11 +40,11 @@ export const anyJson: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
 })).value;
 
 /** The fields the API reads, so generated bodies reach the validators and handlers, not just "unknown field". */
-const FIELDS = ["text", "to", "expects_reply", "room", "sender", "name", "expires", "capabilities", "target", "by"] as const;
+const FIELDS = ["text", "to", "expects_reply", "room", "sender", "name", "expires", "capabilities", "target", "by", "seq"] as const;
 
-/** A body whose known fields hold any JSON value (plain strings most often, so some requests succeed). */
+/** A body whose known fields hold any JSON value (plain strings and numbers most often, so some requests succeed). */
 export const fieldBody: fc.Arbitrary<Record<string, unknown>> = fc.record(
-  Object.fromEntries(FIELDS.map((f) => [f, fc.oneof({ weight: 4, arbitrary: nastyString }, { weight: 1, arbitrary: anyJson })])) as Record<(typeof FIELDS)[number], fc.Arbitrary<unknown>>,
+  Object.fromEntries(FIELDS.map((f) => [f, fc.oneof({ weight: 4, arbitrary: nastyString }, { weight: 2, arbitrary: nastyNumber }, { weight: 1, arbitrary: anyJson })])) as Record<(typeof FIELDS)[number], fc.Arbitrary<unknown>>,
   { requiredKeys: [] },
 );
 

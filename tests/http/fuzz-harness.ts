@@ -9,7 +9,7 @@ import { socketCase, runSocketCase } from "./fuzz-socket.ts";
 // for what only a socket can say: chunked bodies and lying lengths). Properties per case:
 //   1. never a 5xx;
 //   2. every error body is the SPEC §1.3 envelope, `error` a known code with its own status;
-//   3. nothing half-written: messages, codes and room statuses change only on a 2xx, and audit
+//   3. nothing half-written: messages, codes, room statuses and agent positions change only on a 2xx, and audit
 //      rows appear on a non-2xx only as `admin_auth_failed` (what that failure is for);
 //   4. /health still answers 200, and nothing reached the server's "unexpected error" log.
 
@@ -107,9 +107,11 @@ export async function fuzzWorld() {
   };
   await mint();
   const db = (t.store as unknown as { db: import("bun:sqlite").Database }).db;
-  const snapshotQuery = db.query<{ messages: number; codes: number; statuses: string | null; audit: number | null }, []>(
+  const snapshotQuery = db.query<{ messages: number; codes: number; statuses: string | null; cursors: string | null; audit: number | null }, []>(
     "SELECT (SELECT count(*) FROM messages) AS messages, (SELECT count(*) FROM codes) AS codes, " +
-    "(SELECT group_concat(room || ':' || status, ',') FROM room_status) AS statuses, (SELECT max(id) FROM audit) AS audit",
+    "(SELECT group_concat(room || ':' || status, ',') FROM room_status) AS statuses, " +
+    "(SELECT group_concat(room || ':' || name || ':' || delivered_seq || ':' || read_seq, ',') FROM agent_cursors) AS cursors, " +
+    "(SELECT max(id) FROM audit) AS audit",
   );
   const newAudit = db.query<{ action: string }, [number]>("SELECT action FROM audit WHERE id > ?");
   return {
@@ -158,7 +160,7 @@ export function judge(status: number, contentType: string | null, text: string, 
 /** Property 3 for a case that did not succeed. */
 export function unchanged(before: ReturnType<World["snapshot"]>, w: World, what: string): string | null {
   const after = w.snapshot();
-  if (after.messages !== before.messages || after.codes !== before.codes || after.statuses !== before.statuses) {
+  if (after.messages !== before.messages || after.codes !== before.codes || after.statuses !== before.statuses || after.cursors !== before.cursors) {
     return `${what} wrote without a 2xx: ${JSON.stringify(before)} -> ${JSON.stringify(after)}`;
   }
   const audit = w.auditSince(before.audit).filter((a) => a !== "admin_auth_failed");
