@@ -7,6 +7,7 @@ import { codesCommand } from "./codes.ts";
 import { oneLine } from "./context.ts";
 import { healthCommand } from "./health.ts";
 import { inviteCommand } from "./invite.ts";
+import { mcpCommand } from "./mcp.ts";
 import { CliExit, stripAnsi, USAGE_EXIT, type CliIo } from "./output.ts";
 import { postCommand } from "./post.ts";
 import { reopenCommand } from "./reopen.ts";
@@ -31,6 +32,7 @@ const VERBS: Record<string, CommandDef<any>> = {
   close: closeCommand,
   reopen: reopenCommand,
   health: healthCommand,
+  mcp: mcpCommand,
 };
 
 /** The root command and its verbs. */

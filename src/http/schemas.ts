@@ -81,6 +81,25 @@ export function agentDocsFor(c: Config) {
   };
 }
 
+/** OpenAPI details of `POST /mcp` (MCP over Streamable HTTP; the tools are listed by `tools/list`). */
+export function mcpDocs(c: Config) {
+  const rpc = t.Object({ jsonrpc: t.Literal("2.0"), id: t.Optional(t.Union([t.String(), t.Integer(), t.Null()])), method: t.Optional(t.String()) }, { additionalProperties: true });
+  return op("agent", "MCP (Streamable HTTP)",
+    "Model Context Protocol, stateless: initialize, tools/list, tools/call. Tools: send, wait (blocks up to " +
+    `${Math.min(45, c.maxWait)} s on the server-kept position), claim, history, peers, whoami. Send Accept: application/json, text/event-stream ` +
+    "and Content-Type: application/json. A tool's domain error is a result with isError and {error, message}. GET and DELETE answer 405.", {
+      ...body(t.Union([rpc, t.Array(rpc, { maxItems: 10 })]), "one JSON-RPC message or a batch of at most 10"),
+      responses: {
+        200: json(t.Union([rpc, t.Array(rpc)]), "JSON-RPC response(s)"),
+        202: { description: "notifications only: accepted, no body" },
+        400: json(t.Object({ jsonrpc: t.String(), id: t.Null(), error: t.Object({ code: t.Integer(), message: t.String() }) }), "JSON-RPC parse error or invalid request"),
+        406: { description: "Accept must list application/json and text/event-stream" },
+        415: { description: "Content-Type must be application/json" },
+        ...errors(401, 413, 429),
+      },
+    }, "agent");
+}
+
 /** OpenAPI details of the admin routes. */
 export function adminDocsFor(c: Config) {
   const ok = (schema: TSchema, ...codes: number[]) => ({ responses: { 200: json(schema, "OK"), ...errors(401, 429, ...codes) } });
