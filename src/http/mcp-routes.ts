@@ -30,6 +30,8 @@ export function mcpRoutes({ relay, config, logError }: RouteDeps) {
       if (Array.isArray(raw.value) && raw.value.length > MCP_MAX_BATCH) {
         return rpcError(-32600, `Invalid Request: a batch may hold at most ${MCP_MAX_BATCH} messages, this one has ${raw.value.length}.`);
       }
+      const malformed = malformedCall(raw.value);
+      if (malformed) return rpcError(-32602, malformed.why, malformed.id);
       // A wait outlives the server's idle timeout when ARGYBARGY_MAX_WAIT is short.
       server?.timeout(request, Math.min(255, mcpWaitCap(config) + 15));
       return handle(agent, raw.value, request);
@@ -52,6 +54,24 @@ export function mcpRoutes({ relay, config, logError }: RouteDeps) {
 }
 
 /** A JSON-RPC error answer (HTTP 400), the form MCP clients read on this path. */
-function rpcError(code: number, message: string): Response {
-  return jsonResponse(400, { jsonrpc: "2.0", id: null, error: { code, message } });
+function rpcError(code: number, message: string, id: unknown = null): Response {
+  return jsonResponse(400, { jsonrpc: "2.0", id, error: { code, message } });
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * The first tools/call whose params are not {name: string, arguments?: object}. The SDK calls
+ * that -32603 "internal error" with a schema dump; it is the client's mistake, so it is refused
+ * here as -32602 before anything in the batch runs (no partial write).
+ */
+function malformedCall(value: unknown): { id: unknown; why: string } | null {
+  for (const m of Array.isArray(value) ? value : [value]) {
+    if (!isRecord(m) || m.method !== "tools/call") continue;
+    const p = m.params;
+    const id = typeof m.id === "string" || typeof m.id === "number" ? m.id : null;
+    if (!isRecord(p) || typeof p.name !== "string") return { id, why: "Invalid params: tools/call needs params {name: string, arguments?: object}." };
+    if (p.arguments !== undefined && !isRecord(p.arguments)) return { id, why: `Invalid params: the arguments of ${p.name.slice(0, 40)} must be a JSON object.` };
+  }
+  return null;
 }
