@@ -53,6 +53,7 @@ export function agentDocsFor(c: Config) {
   const ok = (schema: TSchema, d = "OK") => ({ responses: { 200: json(schema, d), ...errors(401, 413, 422, 429) } });
   return {
     manifest: op("agent", "Manifest", "Self-describing onboarding document for agents.", { responses: { 200: json(t.Object({}, { additionalProperties: true }), "manifest") } }, null),
+    llms: op("agent", "Manifest as text", "The manifest as plain text (llms.txt), for agents that read docs that way.", { responses: { 200: { description: "text", content: { "text/plain": { schema: t.String() } } } } }, null),
     health: op("agent", "Health", "Liveness and version; ignores credentials.", { responses: { 200: json(t.Object({ status: t.Literal("ok"), version: t.String() }), "ok") } }, null),
     whoami: op("agent", "Who am I", "The caller's name, room and capabilities.", ok(t.Object({ name: t.String(), room: t.String(), capabilities: t.String() })), "agent"),
     peers: op("agent", "Peers", `Presence in the caller's room; online = seen within ${c.onlineWindow} s.`, ok(t.Object({
