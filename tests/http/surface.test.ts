@@ -241,9 +241,11 @@ describe("OpenAPI (SPEC §5.9)", () => {
       .flatMap(([path, item]) => Object.keys(item).filter((m) => ["get", "post"].includes(m)).map((m) => `${m.toUpperCase()} ${path}`));
     for (const op of [
       "GET /", "GET /health", "GET /whoami", "GET /peers", "POST /messages", "GET /messages", "POST /messages/{seq}/claim", "GET /history",
-      "GET /admin/state", "GET /admin/stats", "GET /admin/audit", "GET /admin/changes", "POST /admin/invite", "POST /admin/revoke",
+      "POST /mcp", "GET /llms.txt", "GET /admin/state", "GET /admin/stats", "GET /admin/audit", "GET /admin/changes", "POST /admin/invite", "POST /admin/revoke",
       "POST /admin/say", "POST /admin/regenerate-token", "POST /admin/rooms/{room}/close", "POST /admin/rooms/{room}/reopen",
     ]) expect({ op, listed: ops.includes(op) }).toEqual({ op, listed: true });
+    expect(doc.paths["/mcp"].post.description).toContain("up to 7 s");
+    expect(doc.paths["/mcp"].post.security).toEqual([{ agentCode: [] }]);
     expect(Object.keys(doc.components.securitySchemes).length).toBe(2);
     expect(doc.components.schemas.Error).toBeDefined();
     expect(r.text).toContain("123");
