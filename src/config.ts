@@ -36,6 +36,8 @@ export interface Config {
   readonly bodyCap: number;
   readonly maxAudit: number;
   readonly authFailMax: number;
+  /** ARGYBARGY_CODE: the access code `argybargy mcp` presents when no --code/--code-file is given. */
+  readonly agentCode: string | null;
   /** Concurrent parked polls per (room, name); 0 = no cap. */
   readonly maxPollsPerAgent: number;
   /** Durability of each commit (`ARGYBARGY_SYNC`). */
@@ -133,6 +135,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Loa
     bodyCap: Math.max(maxBodyBytes, 12 * maxText + 4096),
     maxAudit: int("ARGYBARGY_MAX_AUDIT", 10000, 0),
     authFailMax: int("ARGYBARGY_AUTH_FAIL_MAX", 20, 0),
+    agentCode: read("ARGYBARGY_CODE") ?? null,
     // 8: a few tabs or retries of one agent, far below what would starve a room.
     maxPollsPerAgent: int("ARGYBARGY_MAX_POLLS_PER_AGENT", 8, 0),
     sync: parseSync(read("ARGYBARGY_SYNC"), warnings),
