@@ -48,6 +48,27 @@ export const fieldBody: fc.Arbitrary<Record<string, unknown>> = fc.record(
   { requiredKeys: [] },
 );
 
+/** JSON-RPC messages for POST /mcp (single or batched), so the MCP tools run with generated arguments. */
+export const rpcBody: fc.Arbitrary<unknown> = (() => {
+  const one = fc.record({
+    jsonrpc: fc.oneof({ weight: 5, arbitrary: fc.constant("2.0") }, { weight: 1, arbitrary: anyJson }),
+    id: fc.oneof(fc.nat(), nastyString, fc.constant(null), anyJson),
+    method: fc.oneof(
+      { weight: 6, arbitrary: fc.constantFrom("tools/call", "tools/list", "initialize", "ping", "notifications/initialized") },
+      { weight: 1, arbitrary: nastyString },
+    ),
+    params: fc.oneof(
+      fc.record({
+        name: fc.oneof({ weight: 5, arbitrary: fc.constantFrom("send", "wait", "claim", "history", "peers", "whoami") }, { weight: 1, arbitrary: nastyString }),
+        arguments: fc.oneof(fieldBody, fc.record({ timeout_s: nastyNumber, limit: nastyNumber, seq: nastyNumber }, { requiredKeys: [] }), anyJson),
+      }, { requiredKeys: [] }),
+      fc.record({ protocolVersion: fc.constantFrom("2025-06-18", "2024-11-05", "bogus"), capabilities: fc.constant({}), clientInfo: fc.constant({ name: "fuzz", version: "0" }) }),
+      anyJson,
+    ),
+  }, { requiredKeys: ["method"] });
+  return fc.oneof({ weight: 5, arbitrary: one }, { weight: 1, arbitrary: fc.array(one, { maxLength: 12 }) });
+})();
+
 export type BodyCase =
   | { kind: "none" }
   | { kind: "json"; value: unknown }
@@ -60,6 +81,7 @@ export const bodyCase: fc.Arbitrary<BodyCase> = fc.oneof(
   { weight: 2, arbitrary: fc.constant({ kind: "none" as const }) },
   { weight: 5, arbitrary: fieldBody.map((value) => ({ kind: "json" as const, value })) },
   { weight: 3, arbitrary: anyJson.map((value) => ({ kind: "json" as const, value })) },
+  { weight: 2, arbitrary: rpcBody.map((value) => ({ kind: "json" as const, value })) },
   { weight: 1, arbitrary: fc.string({ maxLength: 60 }).map((text) => ({ kind: "raw" as const, text })) },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 64 }).map((bytes) => ({ kind: "bytes" as const, bytes })) },
   { weight: 1, arbitrary: fc.integer({ min: 100, max: 20_000 }).map((depth) => ({ kind: "deep" as const, depth })) },

@@ -46,6 +46,7 @@ export interface HttpCase {
   auth: Auth;
   contentType: string | null;
   headers: [string, string][];
+  mcpAccept: boolean;
   body: BodyCase;
 }
 
@@ -66,6 +67,7 @@ const httpCase = (routeCount: number): fc.Arbitrary<HttpCase> => fc.record({
   contentType: fc.option(fc.constantFrom("application/json", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
     "application/json; charset=latin1", "", "*/*", "application/json, text/html", "text/html; charset=utf-16"), { freq: 3 }),
   headers: fc.array(fc.tuple(headerName, headerValue), { maxLength: 3 }),
+  mcpAccept: fc.boolean(),
   body: bodyCase,
 });
 
@@ -138,11 +140,16 @@ export function caseHeaders(c: HttpCase, w: World): [string, string][] {
     case "dup": h.push(["authorization", `Bearer ${agent}`], ["authorization", `Bearer ${agent}`], ["x-admin-token", admin], ["x-admin-token", admin]); break;
   }
   if (c.contentType !== null) h.push(["content-type", c.contentType]);
+  // What an MCP client sends on /mcp (without it the transport answers 406 before any tool runs).
+  if (c.mcpAccept) h.push(["accept", "application/json, text/event-stream"]);
   return [...h, ...c.headers];
 }
 
-/** Checks one response against properties 1 and 2; returns a reason, or null when it holds. */
-export function judge(status: number, contentType: string | null, text: string, head: boolean): string | null {
+/**
+ * Checks one response against properties 1 and 2; returns a reason, or null when it holds. On
+ * `/mcp` an error may also be JSON-RPC's own form (what MCP clients read there).
+ */
+export function judge(status: number, contentType: string | null, text: string, head: boolean, mcp = false): string | null {
   if (status >= 500) return `status ${status}: ${text.slice(0, 300)}`;
   if (status < 400 || head) return null;
   if (!contentType?.startsWith("application/json")) return `error ${status} is not JSON (${contentType})`;
@@ -152,6 +159,7 @@ export function judge(status: number, contentType: string | null, text: string, 
   } catch {
     return `error ${status} body is not JSON: ${text.slice(0, 200)}`;
   }
+  if (mcp && body?.jsonrpc === "2.0" && typeof body?.error?.code === "number" && typeof body?.error?.message === "string") return null;
   if (typeof body?.error !== "string" || typeof body?.message !== "string") return `error ${status} is not the envelope: ${text.slice(0, 200)}`;
   if (STATUS[body.error as keyof typeof STATUS] !== status) return `error code ${body.error} came with status ${status}`;
   return null;
@@ -199,7 +207,7 @@ async function runHttpCase(c: HttpCase, w: World, routes: { method: string; path
   const text = await res.text();
   report.statuses[res.status] = (report.statuses[res.status] ?? 0) + 1;
   const what = `${method} ${url.slice(0, 200)}`;
-  const bad = judge(res.status, res.headers.get("content-type"), text, method === "HEAD")
+  const bad = judge(res.status, res.headers.get("content-type"), text, method === "HEAD", route.path === "/mcp")
     ?? (res.status >= 200 && res.status < 300 ? null : unchanged(before, w, what));
   if (bad) throw new Error(`${what} (auth ${c.auth}, body ${c.body.kind}): ${bad}`);
 }

@@ -127,7 +127,7 @@ async function exchange(port: number, bytes: Buffer): Promise<Buffer> {
 export async function runSocketCase(c: SocketCase, w: World, routes: { method: string; path: string }[], port: number, report: FuzzReport): Promise<void> {
   const route = routes[c.route]!;
   const path = buildPath(route.path, [c.param, c.param], "none");
-  const headers = caseHeaders({ auth: c.auth, contentType: "application/json", headers: [] } as never, w);
+  const headers = caseHeaders({ auth: c.auth, contentType: "application/json", headers: [], mcpAccept: true } as never, w);
   const before = w.snapshot();
   const answers = parseResponses(await exchange(port, socketBytes(c, route.method, path, headers)));
   const what = `socket ${c.framing} ${route.method} ${path}`;
@@ -141,7 +141,7 @@ export async function runSocketCase(c: SocketCase, w: World, routes: { method: s
       continue;
     }
     report.statuses[r.status] = (report.statuses[r.status] ?? 0) + 1;
-    const bad = judge(r.status, r.headers.get("content-type") ?? null, r.body, route.method === "HEAD");
+    const bad = judge(r.status, r.headers.get("content-type") ?? null, r.body, route.method === "HEAD", route.path === "/mcp");
     if (bad) throw new Error(`${what} (auth ${c.auth}): ${bad}`);
   }
   const res = await fetch(`http://127.0.0.1:${port}/health`);
