@@ -99,15 +99,18 @@ export async function fuzzWorld() {
   // No post rate limit or auth throttle: their 429s would hide the handlers behind them (both have their own tests).
   const t = newTestApp({ ARGYBARGY_MAX_WAIT: "0", ARGYBARGY_RATE_MAX: "0", ARGYBARGY_AUTH_FAIL_MAX: "0" });
   const codes: Record<string, string> = {};
-  const mint = async () => {
-    for (const name of AGENTS) {
-      const r = await t.admin("POST", "/admin/invite", { name, room: AGENT_ROOM });
-      codes[name] = r.json.code;
-      // The first sight of an agent is audited (`connect`); let it happen before the fuzzing.
-      await t.asAgent(codes[name]!).req("GET", "/whoami");
-    }
+  // The current token: a generated regenerate-token rotates it (t.admin would keep the first one).
+  const admin = (method: string, path: string, body?: unknown) => t.req(method, path, { body, headers: { "x-admin-token": t.relay.adminToken } });
+  const mint = async (name: string) => {
+    // A generated revoke may have taken only some of the name's codes: clear them, then mint one.
+    await admin("POST", "/admin/revoke", { target: name, room: AGENT_ROOM });
+    const r = await admin("POST", "/admin/invite", { name, room: AGENT_ROOM });
+    if (r.status !== 200) throw new Error(`fuzz world: cannot mint ${name}: ${r.status} ${r.text}`);
+    codes[name] = r.json.code;
+    // The first sight of an agent is audited (`connect`); let it happen before the fuzzing.
+    await t.asAgent(codes[name]!).req("GET", "/whoami");
   };
-  await mint();
+  for (const name of AGENTS) await mint(name);
   const db = (t.store as unknown as { db: import("bun:sqlite").Database }).db;
   const snapshotQuery = db.query<{ messages: number; codes: number; statuses: string | null; cursors: string | null; audit: number | null }, []>(
     "SELECT (SELECT count(*) FROM messages) AS messages, (SELECT count(*) FROM codes) AS codes, " +
@@ -117,7 +120,7 @@ export async function fuzzWorld() {
   );
   const newAudit = db.query<{ action: string }, [number]>("SELECT action FROM audit WHERE id > ?");
   return {
-    t, codes, mint,
+    t, codes, mint, admin,
     snapshot: () => snapshotQuery.get()!,
     auditSince: (id: number | null) => newAudit.all(id ?? 0).map((r) => r.action),
     adminToken: () => t.relay.adminToken,
@@ -178,13 +181,9 @@ export function unchanged(before: ReturnType<World["snapshot"]>, w: World, what:
 /** Keeps the world usable for the next case: agents revoked by a generated revoke are minted again, rooms reopened. */
 async function restore(w: World): Promise<void> {
   for (const name of AGENTS) {
-    const who = await w.t.asAgent(w.codes[name]!).req("GET", "/whoami");
-    if (who.status !== 200) {
-      await w.mint();
-      break;
-    }
+    if ((await w.t.asAgent(w.codes[name]!).req("GET", "/whoami")).status !== 200) await w.mint(name);
   }
-  if ((await w.t.relay.store.getRoomStatus(AGENT_ROOM)).status === "closed") await w.t.admin("POST", `/admin/rooms/${AGENT_ROOM}/reopen`);
+  if ((await w.t.relay.store.getRoomStatus(AGENT_ROOM)).status === "closed") await w.admin("POST", `/admin/rooms/${AGENT_ROOM}/reopen`);
 }
 
 async function runHttpCase(c: HttpCase, w: World, routes: { method: string; path: string }[], report: FuzzReport): Promise<void> {
