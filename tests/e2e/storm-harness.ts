@@ -96,7 +96,7 @@ export async function storm(polls: number, opts: { rssWaitMs?: number; log?: (l:
     const { rssParkedKb, drainMs } = await crowd("crowd", polls);
     let rssAfterKb = s.rssKb();
     const dropped = Date.now();
-    for (const deadline = dropped + (opts.rssWaitMs ?? 30_000); rssAfterKb > rssBeforeKb * 1.1 && Date.now() < deadline;) {
+    for (const deadline = dropped + (opts.rssWaitMs ?? 45_000); rssAfterKb > rssBeforeKb * 1.1 && Date.now() < deadline;) {
       await Bun.sleep(250);
       rssAfterKb = s.rssKb();
     }
