@@ -3,7 +3,9 @@ import { freePort, spawnServer, type ServerProcess } from "./server-process.ts";
 
 // A crowd of parked long-polls on a real server process, all dropped at once (issue 11 item 3a),
 // shared by tests/e2e/storm.test.ts (CI size) and scripts/storm (10,000). The crowd uses raw
-// sockets: Bun's fetch runs only 256 requests at a time (STACK.md pitfall 9).
+// sockets: Bun's fetch runs only 256 requests at a time (STACK.md pitfall 9). When the streaming
+// endpoint lands, `park` should open streams beside the polls (each holding a PollSlots slot)
+// and the drop should end both.
 
 export interface StormFigures {
   polls: number;
