@@ -5,7 +5,7 @@ import { RelayError } from "./errors.ts";
 import { checkAddressing } from "./addressing.ts";
 import { pollBudget, round1, type PollBudget } from "./budget.ts";
 
-export type { ClaimResult, PollBudget, PollResult, ReadMessage, RelayDeps, RelayEvent, RelayLimits };
+export type { ClaimResult, PollBudget, PollResult, ReadMessage, RelayDeps, RelayEvent, RelayLimits, StreamEvent };
 import { AuthThrottle, RateLimiter } from "./limits.ts";
 import { Presence } from "./presence.ts";
 import { compareText, memberList, needsParticipants, participantNames, resolveExpects } from "./questions.ts";
@@ -17,6 +17,7 @@ import type {
 import { checkText, requireObject } from "./validate.ts";
 import { Waiters } from "./waiters.ts";
 import { ActiveReaders } from "./cursors.ts";
+import { follow, StreamSlots, type StreamEvent } from "./stream.ts";
 
 /**
  * The relay: authentication, posting, long-poll reads, claims and history for agents
@@ -29,6 +30,7 @@ export class Relay {
   readonly waiters = new Waiters();
   readonly readers = new ActiveReaders();
   readonly tails = new RoomTails();
+  readonly streams: StreamSlots;
   readonly presence: Presence;
   readonly changes: ChangeFeed;
   readonly rate: RateLimiter;
@@ -45,6 +47,7 @@ export class Relay {
     this.bus = deps.bus;
     this.adminToken = deps.adminToken;
     this.onEvent = deps.onEvent ?? (() => {});
+    this.streams = new StreamSlots(deps.limits.maxStreamsPerAgent);
     this.presence = new Presence(deps.limits.onlineWindow * 1000);
     this.changes = new ChangeFeed(this.waiters);
     this.rate = new RateLimiter(deps.limits.rateMax, deps.limits.rateWindow * 1000);
@@ -240,6 +243,23 @@ export class Relay {
     }
   }
 
+  /**
+   * `GET /messages/stream` (issue 8): every message visible to `agent` after `since`, then live,
+   * with the poll's Invariant N; `room` events when the exit advice changes; `idle` after
+   * `idleMs` of silence. Takes one of the agent's stream slots (the oldest is ended past the
+   * cap). Ends when `signal` aborts, the slot is taken over, or the relay shuts down.
+   */
+  follow(agent: Agent, since: number, idleMs: number, signal?: AbortSignal): AsyncGenerator<StreamEvent> {
+    const slot = this.streams.take(`${agent.room}\u0000${agent.name}`, signal);
+    return (async function* (relay: Relay) {
+      try {
+        yield* follow(relay, agent, since, idleMs, slot.signal);
+      } finally {
+        slot.end();
+      }
+    })(this);
+  }
+
   private answer(agent: Agent, snap: RoomSnapshot, messages: ReadMessage[]): PollResult {
     const now = this.clock.now();
     const delivered = snap.messages.length > 0;
@@ -316,6 +336,7 @@ export class Relay {
    */
   async shutdown(graceMs = 2000): Promise<void> {
     this.closing = true;
+    this.streams.abortAll();
     this.waiters.bumpAll();
     for (let waited = 0; this.waiters.count() > 0 && waited < graceMs; waited += 10) {
       await new Promise((r) => setTimeout(r, 10));
