@@ -238,3 +238,37 @@ test("shutdown ends open streams promptly, so stop() finishes well within the gr
   await until(() => streams.every((r) => r.ended()), "every stream to end", 2000);
   expect(t.relay.waiters.count()).toBe(0);
 });
+
+test("failed-auth throttle: stream attempts with bad codes count, and past the limit get 429 with Retry-After", async () => {
+  const t = await streamServer({ ARGYBARGY_AUTH_FAIL_MAX: "2" });
+  try {
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await rawStream(t.url, "wrong-code");
+      await r.reading;
+      statuses.push(r.res.status);
+      if (r.res.status === 429) {
+        expect(JSON.parse(r.text())).toMatchObject({ error: "rate_limited" });
+        expect(Number(r.res.headers.get("retry-after"))).toBeGreaterThan(0);
+      }
+    }
+    expect(statuses).toEqual([401, 401, 429]);
+    // A valid code is never refused by the throttle.
+    const ok = await rawStream(t.url, await t.invite("uma", "thr"));
+    expect(ok.res.status).toBe(200);
+    ok.abort();
+  } finally {
+    await t.close();
+  }
+});
+
+test("HEAD answers the stream's headers without opening one; other methods are 405", async () => {
+  const vic = await s.invite("vic", "head");
+  const head = await fetch(`${s.url}/messages/stream`, { method: "HEAD", headers: { authorization: `Bearer ${vic}` } });
+  expect(head.status).toBe(200);
+  expect(head.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
+  expect(s.relay.streams.count("head\u0000vic")).toBe(0);
+  const post = await fetch(`${s.url}/messages/stream`, { method: "POST", headers: { authorization: `Bearer ${vic}` } });
+  expect(post.status).toBe(405);
+  expect(post.headers.get("allow")).toBe("GET, HEAD");
+});
