@@ -25,7 +25,7 @@ export function streamRoutes({ relay, config, logError }: RouteDeps) {
       if (request.method === "HEAD") return new Response(null, { headers });
       const gone = new AbortController();
       request.signal.addEventListener("abort", () => gone.abort(), { once: true });
-      const events = relay.follow(agent, from, idleMs, gone.signal);
+      const events = relay.follow(agent, from, { idleMs, signal: gone.signal, credential: request.headers.get("authorization") });
       return new Response(eventStream(events, () => gone.abort(), (err) => logError(crypto.randomUUID(), err)), { headers });
     }, { agent: true, ...docs.stream });
 }

@@ -14,6 +14,8 @@ export interface FollowSource {
   readonly waiters: Waiters;
   readonly isClosing: boolean;
   readonly clock: Clock;
+  /** Whether the agent's code still holds; asked on a timer, never on a wake-up (no query per stream per post). */
+  stillValid(): Promise<boolean>;
 }
 
 /** The advice a `room` event reports; a new event is sent whenever it changes. */
@@ -27,13 +29,20 @@ const QUIET = "open|false|null";
  * and park on the generation only when the snapshot had nothing new. So a message committed
  * while the stream catches up is in this snapshot or wakes the park; never skipped, never sent
  * twice. Yields `idle` when nothing was sent for `idleMs` (the heartbeat), after a fresh
- * re-read that also notices the idle valve. Ends when `signal` aborts or the relay shuts down.
+ * re-read that also notices the idle valve. Every `idleMs`, on a timer, asks `stillValid` and
+ * ends when the code no longer holds. Ends when `signal` aborts or the relay shuts down.
  */
 export async function* follow(source: FollowSource, agent: Agent, since: number, idleMs: number, signal: AbortSignal): AsyncGenerator<StreamEvent> {
   let cursor = since;
   let advice = QUIET;
   let sentMs = source.clock.now();
+  let checkedMs = sentMs;
+  let timedOut = false;
   while (!signal.aborted && !source.isClosing) {
+    if (timedOut && source.clock.now() - checkedMs >= idleMs) {
+      if (!(await source.stillValid()) || signal.aborted) return;
+      checkedMs = source.clock.now();
+    }
     const generation = source.waiters.generation(agent.room);
     const r = await source.read(agent, cursor, 0, signal);
     if (!r || signal.aborted) return;
@@ -52,8 +61,11 @@ export async function* follow(source: FollowSource, agent: Agent, since: number,
     // between others) must not starve it.
     if (sent) sentMs = source.clock.now();
     if (source.isClosing) return;
-    const how = await source.waiters.park(agent.room, generation, sentMs + idleMs - source.clock.now(), signal);
+    // The park also ends when the credential check is due, so a busy room cannot postpone it.
+    const dueMs = Math.min(sentMs, checkedMs) + idleMs - source.clock.now();
+    const how = await source.waiters.park(agent.room, generation, dueMs, signal);
     if (how === "aborted") return;
+    timedOut = how === "timeout";
   }
 }
 

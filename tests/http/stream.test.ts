@@ -272,3 +272,33 @@ test("HEAD answers the stream's headers without opening one; other methods are 4
   expect(post.status).toBe(405);
   expect(post.headers.get("allow")).toBe("GET, HEAD");
 });
+
+test("a code revoked (or expired) while its stream is open stops receiving: the stream ends at the next check and the reconnect is 401", async () => {
+  const t = await streamServer({ ARGYBARGY_STREAM_HEARTBEAT: "0.2" });
+  try {
+    const [wes, xia] = [await t.invite("wes", "rev"), await t.invite("xia", "rev")];
+    const w = listen(t.url, wes);
+    // Busy room: posts every 20 ms keep waking the stream, which must not postpone the check.
+    let posting = true;
+    let sent = 0;
+    const poster = (async () => {
+      while (posting) {
+        await t.post(xia, { text: `tick ${++sent}` });
+        await Bun.sleep(20);
+      }
+    })();
+    await until(() => w.messages().length >= 3, "messages before the revocation");
+    await t.admin("POST", "/admin/revoke", { target: "wes", room: "rev" });
+    const revokedAt = sent;
+    await until(() => w.es.readyState === 2, "eventsource to stop after a 401", 10_000);
+    posting = false;
+    await poster;
+    // At most about one check interval of posts reached it after the revocation.
+    const late = w.messages().filter((m) => Number(m.text.slice(5)) > revokedAt + 1).length;
+    expect(late).toBeLessThan(25);
+    expect(w.requests.length).toBe(2); // the first stream, then one reconnect that got 401
+    expect(t.relay.streams.count()).toBe(0);
+  } finally {
+    await t.close();
+  }
+}, 20_000);

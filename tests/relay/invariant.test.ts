@@ -100,7 +100,7 @@ test("a post committed between a stream's snapshot and its parking is sent at on
   const ctl = new AbortController();
   const giveUp = setTimeout(() => ctl.abort(), 5000);
   const got: number[] = [];
-  for await (const e of relay.follow(reader, 0, 60_000, ctl.signal)) {
+  for await (const e of relay.follow(reader, 0, { idleMs: 60_000, signal: ctl.signal })) {
     if (e.kind === "message") got.push(e.message.seq);
     if (got.length === 2) ctl.abort();
   }
@@ -131,7 +131,7 @@ test("stream followers (Relay.follow) racing the same posts: each receives every
     const got: number[] = [];
     const ctl = new AbortController();
     const giveUp = setTimeout(() => ctl.abort(), 20_000);
-    for await (const e of relay.follow(agent, 0, 60_000, ctl.signal)) {
+    for await (const e of relay.follow(agent, 0, { idleMs: 60_000, signal: ctl.signal })) {
       if (e.kind !== "message") continue;
       got.push(e.message.seq);
       // Once the last post is in, listen a little longer so a duplicate would show.

@@ -28,7 +28,7 @@ test("the idle valve: a quiet stream gets a room event with should_exit idle_tim
   const got: StreamEvent[] = [];
   const rooms = () => got.filter((e) => e.kind === "room").map((e) => e.kind === "room" && [e.budget.shouldExit, e.budget.reason]);
   const done = (async () => {
-    for await (const e of relay.follow(agent("reader"), 0, 30, ctl.signal)) got.push(e);
+    for await (const e of relay.follow(agent("reader"), 0, { idleMs: 30, signal: ctl.signal })) got.push(e);
   })();
   const until = async (n: number) => {
     for (let i = 0; i < 300 && rooms().length < n; i++) await Bun.sleep(10);
@@ -63,7 +63,7 @@ test("wake cost: one post to a room with 200 open streams does no store read per
   await issueCode(inner, { name: "x", room: "r" }, { nowMs: Date.now(), hashCodes: true, maxCodes: 0 });
   await say(relay, "warm the tail");
   const ctl = new AbortController();
-  const followers = Array.from({ length: 200 }, (_, i) => collect(relay.follow(agent(`s${i}`), 1, 60_000, ctl.signal), ctl, () => false));
+  const followers = Array.from({ length: 200 }, (_, i) => collect(relay.follow(agent(`s${i}`), 1, { idleMs: 60_000, signal: ctl.signal }), ctl, () => false));
   for (let i = 0; i < 200 && relay.waiters.count() < 200; i++) await Bun.sleep(5);
   expect(relay.waiters.count()).toBe(200);
   counts.clear();
@@ -107,7 +107,7 @@ test("shutdown ends every follower, also one that is writing rather than parked"
   const { relay } = newTestRelay();
   await say(relay, "one");
   const ctl = new AbortController();
-  const events = relay.follow(agent("reader"), 0, 60_000, ctl.signal);
+  const events = relay.follow(agent("reader"), 0, { idleMs: 60_000, signal: ctl.signal });
   const first = await events.next();
   expect(first.value).toMatchObject({ kind: "message" });
   // Not parked now: the consumer has not asked for more yet.
