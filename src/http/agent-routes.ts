@@ -18,6 +18,8 @@ import { wireBudget, wireMessage, wireReadMessage, wireStatus } from "./wire.ts"
  * GET /peers       presence in the caller's room
  * POST /messages   send
  * GET /messages    long-poll receive
+ * GET /messages/position  the caller's durable delivered and read positions
+ * POST /messages/ack  raise the caller's read position
  * POST /messages/:seq/claim  take an open question
  * GET /history     what the caller may see, newest last
  */
@@ -50,6 +52,14 @@ export function agentRoutes({ relay, config }: RouteDeps) {
         poll_budget: wireBudget(r.budget),
       };
     }, { agent: true, ...agentDocs.poll })
+    .get("/messages/position", async ({ agent }) => {
+      const c = await relay.store.getCursor(agent.room, agent.name);
+      return { room: agent.room, name: agent.name, delivered_seq: c.deliveredSeq, read_seq: c.readSeq };
+    }, { agent: true, ...agentDocs.position })
+    .post("/messages/ack", async ({ agent, body }) => {
+      const r = await relay.ack(agent, requiredBody(body));
+      return { ok: true, read_seq: r.readSeq, delivered_seq: r.deliveredSeq };
+    }, { agent: true, ...agentDocs.ack })
     .post("/messages/:seq/claim", async ({ agent, params }) => {
       // A malformed escape arrives as null: not an integer, rather than "absent".
       const seq = parseIntParam(params.seq ?? "", "seq", 0, Number.MIN_SAFE_INTEGER);

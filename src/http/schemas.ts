@@ -60,6 +60,13 @@ export function agentDocsFor(c: Config) {
     manifest: op("agent", "Manifest", "Self-describing onboarding document for agents.", { responses: { 200: json(t.Object({}, { additionalProperties: true }), "manifest") } }, null),
     health: op("agent", "Health", "Liveness and version; ignores credentials.", { responses: { 200: json(t.Object({ status: t.Literal("ok"), version: t.String() }), "ok") } }, null),
     whoami: op("agent", "Who am I", "The caller's name, room and capabilities.", ok(t.Object({ name: t.String(), room: t.String(), capabilities: t.String() })), "agent"),
+    position: op("agent", "My positions", "The caller's durable positions: delivered_seq (the newest seq a cursor-less read such as MCP wait handed out) and read_seq (the newest acknowledged with POST /messages/ack).", ok(t.Object({
+      room: t.String(), name: t.String(), delivered_seq: t.Integer(), read_seq: t.Integer(),
+    })), "agent"),
+    ack: op("agent", "Acknowledge (mark read)", "Raises the caller's read position to up_to (never lowers it); 422 when up_to is beyond the room's newest seq.", {
+      ...body(t.Object({ up_to: t.Integer({ minimum: 0, description: "the newest seq you have read" }) }), "ack"),
+      responses: { 200: json(t.Object({ ok: t.Boolean(), read_seq: t.Integer(), delivered_seq: t.Integer() }), "raised"), ...errors(401, 413, 422, 429) },
+    }, "agent"),
     peers: op("agent", "Peers", `Presence in the caller's room; online = seen within ${c.onlineWindow} s.`, ok(t.Object({
       room: t.String(), peers: t.Array(t.Object({ name: t.String(), online: t.Boolean(), seconds_since_seen: t.Number(), capabilities: t.String() })),
     })), "agent"),

@@ -1,7 +1,7 @@
 import { ChangeFeed } from "./changes.ts";
 import { hashCode, parseBearer, secretsEqual } from "./codes.ts";
 import { closedError } from "./rooms.ts";
-import { RelayError } from "./errors.ts";
+import { invalid, RelayError } from "./errors.ts";
 import { checkAddressing } from "./addressing.ts";
 import { pollBudget, round1, type PollBudget } from "./budget.ts";
 
@@ -330,6 +330,20 @@ export class Relay {
     this.tails.setClaim(agent.room, seq, holder);
     await this.audit("claim", agent.name, agent.room, `seq=${seq}`);
     return { won: true, claimedBy: holder, seq };
+  }
+
+  /**
+   * `POST /messages/ack {up_to}`: the agent has read everything it may see up to `up_to`; raises
+   * its durable read position (never lowers it). Throws 422 for a non-integer or a future seq.
+   */
+  async ack(agent: Agent, body: unknown): Promise<{ readSeq: number; deliveredSeq: number }> {
+    const raw = requireObject(body).up_to;
+    if (typeof raw !== "number" || !Number.isSafeInteger(raw) || raw < 0) throw invalid("up_to", "up_to must be a whole number of at least 0 (a seq you received).");
+    const high = (await this.snapshot(agent.room, raw, agent.name)).highSeq;
+    if (raw > high) throw invalid("up_to", `up_to ${raw} is beyond the newest message of the room (${high}).`);
+    await this.store.raiseRead(agent.room, agent.name, raw, this.clock.now());
+    const cursor = await this.store.getCursor(agent.room, agent.name);
+    return { readSeq: cursor.readSeq, deliveredSeq: cursor.deliveredSeq };
   }
 
   /** `GET /history`: the newest `limit` messages the caller may see, ascending. */
