@@ -23,8 +23,8 @@ export function streamRoutes({ relay, config, logError }: RouteDeps) {
       server?.timeout(request, 0);
       const headers = { ...(set.headers as Record<string, string>), ...STREAM_HEADERS };
       if (request.method === "HEAD") return new Response(null, { headers });
+      // The stream's cancel() (the client went away) ends the follow; request.signal is not needed.
       const gone = new AbortController();
-      request.signal.addEventListener("abort", () => gone.abort(), { once: true });
       const events = relay.follow(agent, from, { idleMs, signal: gone.signal, credential: request.headers.get("authorization") });
       return new Response(eventStream(events, () => gone.abort(), (err) => logError(crypto.randomUUID(), err)), { headers });
     }, { agent: true, ...docs.stream });

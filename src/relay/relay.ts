@@ -272,13 +272,7 @@ export class Relay {
         return now !== null && now.name === agent.name && now.room === agent.room;
       },
     };
-    return (async function* () {
-      try {
-        yield* follow(source, agent, since, opts.idleMs, slot.signal);
-      } finally {
-        slot.end();
-      }
-    })();
+    return follow(source, agent, since, opts.idleMs, slot);
   }
 
   private answer(agent: Agent, snap: RoomSnapshot, messages: ReadMessage[]): PollResult {

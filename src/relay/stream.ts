@@ -30,43 +30,55 @@ const QUIET = "open|false|null";
  * while the stream catches up is in this snapshot or wakes the park; never skipped, never sent
  * twice. Yields `idle` when nothing was sent for `idleMs` (the heartbeat), after a fresh
  * re-read that also notices the idle valve. Every `idleMs`, on a timer, asks `stillValid` and
- * ends when the code no longer holds. Ends when `signal` aborts or the relay shuts down.
+ * ends when the code no longer holds. Ends when the slot's signal aborts or the relay shuts
+ * down, and then releases the slot.
  */
-export async function* follow(source: FollowSource, agent: Agent, since: number, idleMs: number, signal: AbortSignal): AsyncGenerator<StreamEvent> {
+export async function* follow(source: FollowSource, agent: Agent, since: number, idleMs: number, slot: Slot): AsyncGenerator<StreamEvent> {
+  const { signal } = slot;
   let cursor = since;
   let advice = QUIET;
   let sentMs = source.clock.now();
   let checkedMs = sentMs;
   let timedOut = false;
-  while (!signal.aborted && !source.isClosing) {
-    if (timedOut && source.clock.now() - checkedMs >= idleMs) {
-      if (!(await source.stillValid()) || signal.aborted) return;
-      checkedMs = source.clock.now();
+  try {
+    while (!signal.aborted && !source.isClosing) {
+      if (timedOut && source.clock.now() - checkedMs >= idleMs) {
+        if (!(await source.stillValid()) || signal.aborted) return;
+        checkedMs = source.clock.now();
+      }
+      const generation = source.waiters.generation(agent.room);
+      const r = await source.read(agent, cursor, 0, signal);
+      if (!r || signal.aborted) return;
+      for (const message of r.messages) yield { kind: "message", message };
+      cursor = r.cursor;
+      let sent = r.messages.length > 0;
+      if (adviceOf(r) !== advice) {
+        advice = adviceOf(r);
+        sent = true;
+        yield { kind: "room", status: r.room, budget: r.budget };
+      } else if (!sent && source.clock.now() - sentMs >= idleMs) {
+        sent = true;
+        yield { kind: "idle" };
+      }
+      // Only what was written resets the heartbeat: wake-ups that bring this agent nothing (DMs
+      // between others) must not starve it.
+      if (sent) sentMs = source.clock.now();
+      if (source.isClosing) return;
+      // The park also ends when the credential check is due, so a busy room cannot postpone it.
+      const dueMs = Math.min(sentMs, checkedMs) + idleMs - source.clock.now();
+      const how = await source.waiters.park(agent.room, generation, dueMs, signal);
+      if (how === "aborted") return;
+      timedOut = how === "timeout";
     }
-    const generation = source.waiters.generation(agent.room);
-    const r = await source.read(agent, cursor, 0, signal);
-    if (!r || signal.aborted) return;
-    for (const message of r.messages) yield { kind: "message", message };
-    cursor = r.cursor;
-    let sent = r.messages.length > 0;
-    if (adviceOf(r) !== advice) {
-      advice = adviceOf(r);
-      sent = true;
-      yield { kind: "room", status: r.room, budget: r.budget };
-    } else if (!sent && source.clock.now() - sentMs >= idleMs) {
-      sent = true;
-      yield { kind: "idle" };
-    }
-    // Only what was written resets the heartbeat: wake-ups that bring this agent nothing (DMs
-    // between others) must not starve it.
-    if (sent) sentMs = source.clock.now();
-    if (source.isClosing) return;
-    // The park also ends when the credential check is due, so a busy room cannot postpone it.
-    const dueMs = Math.min(sentMs, checkedMs) + idleMs - source.clock.now();
-    const how = await source.waiters.park(agent.room, generation, dueMs, signal);
-    if (how === "aborted") return;
-    timedOut = how === "timeout";
+  } finally {
+    slot.end();
   }
+}
+
+/** A place among an agent's open streams (see StreamSlots). */
+export interface Slot {
+  signal: AbortSignal;
+  end: () => void;
 }
 
 /**
@@ -81,7 +93,7 @@ export class StreamSlots {
   constructor(private readonly max: number) {}
 
   /** Takes a slot for `key`; its signal aborts when `outer` does or when a newer stream evicts it. */
-  take(key: string, outer?: AbortSignal): { signal: AbortSignal; end: () => void } {
+  take(key: string, outer?: AbortSignal): Slot {
     const ctl = new AbortController();
     let list = this.open.get(key);
     if (!list) this.open.set(key, (list = []));
