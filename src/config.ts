@@ -36,6 +36,10 @@ export interface Config {
   readonly bodyCap: number;
   readonly maxAudit: number;
   readonly authFailMax: number;
+  /** Open `/messages/stream` connections per agent; the oldest is closed past it; 0 = no cap. */
+  readonly maxStreamsPerAgent: number;
+  /** Seconds of silence after which a stream writes a `: ping` comment. */
+  readonly streamHeartbeatSeconds: number;
   /** ARGYBARGY_CODE: the access code `argybargy mcp` presents when no --code/--code-file is given. */
   readonly agentCode: string | null;
   /** Concurrent parked polls per (room, name); 0 = no cap. */
@@ -135,6 +139,10 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Loa
     bodyCap: Math.max(maxBodyBytes, 12 * maxText + 4096),
     maxAudit: int("ARGYBARGY_MAX_AUDIT", 10000, 0),
     authFailMax: int("ARGYBARGY_AUTH_FAIL_MAX", 20, 0),
+    // 4: a browser tab, attach and a retry or two; more from one code is usually a leak.
+    maxStreamsPerAgent: int("ARGYBARGY_MAX_STREAMS_PER_AGENT", 4, 0),
+    // 15 s: under every common proxy's idle cut (cloudflared, nginx 60 s) with room to spare.
+    streamHeartbeatSeconds: float("ARGYBARGY_STREAM_HEARTBEAT", 15, 0.05),
     agentCode: read("ARGYBARGY_CODE") ?? null,
     // 8: a few tabs or retries of one agent, far below what would starve a room.
     maxPollsPerAgent: int("ARGYBARGY_MAX_POLLS_PER_AGENT", 8, 0),

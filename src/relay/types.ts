@@ -258,6 +258,8 @@ export interface RelayLimits {
   hashCodes: boolean; maxAudit: number; authFailMax: number;
   /** Concurrent parked polls per (room, name); 0 = no cap. */
   maxPollsPerAgent: number;
+  /** Open `/messages/stream` connections per (room, name); 0 = no cap. */
+  maxStreamsPerAgent: number;
 }
 
 /** Something worth a log line; the adapters decide how to print it (the domain never logs). */
