@@ -203,12 +203,21 @@ async function runHttpCase(c: HttpCase, w: World, routes: { method: string; path
   }
   const before = w.snapshot();
   const res = await w.t.app.handle(request);
-  const text = await res.text();
+  const text = await bodyText(res);
   report.statuses[res.status] = (report.statuses[res.status] ?? 0) + 1;
   const what = `${method} ${url.slice(0, 200)}`;
   const bad = judge(res.status, res.headers.get("content-type"), text, method === "HEAD", route.path === "/mcp")
     ?? (res.status >= 200 && res.status < 300 ? null : unchanged(before, w, what));
   if (bad) throw new Error(`${what} (auth ${c.auth}, body ${c.body.kind}): ${bad}`);
+}
+
+/** The body of a response; an open event stream is read up to its first chunk and then hung up on, as a client leaving does. */
+async function bodyText(res: Response): Promise<string> {
+  if (!res.headers.get("content-type")?.startsWith("text/event-stream") || !res.body) return res.text();
+  const reader = res.body.getReader();
+  const first = await Promise.race([reader.read(), Bun.sleep(500).then(() => null)]);
+  await reader.cancel().catch(() => {});
+  return first?.value ? new TextDecoder().decode(first.value) : "";
 }
 
 async function healthy(w: World): Promise<void> {
