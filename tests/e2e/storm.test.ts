@@ -3,21 +3,23 @@ import { tempDir } from "../helpers.ts";
 import { freePort, killAll, spawnServer, type ServerProcess } from "./server-process.ts";
 import { storm, until } from "./storm-harness.ts";
 
-// Issue 11 item 3 on real server processes: (a) a crowd of parked polls dropped at once leaves
-// no waiter behind and RSS returns to its level before the crowd; (b) a client trickling its
+// Issue 11 item 3 on real server processes: (a) a crowd of parked polls and open SSE streams
+// dropped at once leaves no waiter or stream behind and RSS returns to its level before it; (b) a client trickling its
 // headers or body one byte a second is cut off without ever holding a waiter; (c) one agent
 // opening hundreds of polls gets ARGYBARGY_MAX_POLLS_PER_AGENT of them and 429s for the rest.
-// CI parks STORM_POLLS (2,000); `scripts/storm` runs the 10,000 crowd and prints its figures.
+// CI uses STORM_POLLS (2,000) and STORM_STREAMS (1,000); `scripts/storm` runs 10,000 of each.
 
 const STORM_POLLS = Number(process.env.STORM_POLLS ?? 2000);
+const STORM_STREAMS = Number(process.env.STORM_STREAMS ?? 1000);
 
 afterAll(() => killAll());
 
-test(`${STORM_POLLS} parked polls dropped at once: no waiter left, RSS back within 10%`, async () => {
-  const f = await storm(STORM_POLLS);
-  console.error(`storm: ${f.polls} polls from ${f.agents} agents; RSS ${f.rssBeforeKb >> 10} -> ${f.rssParkedKb >> 10} MB parked -> ${f.rssAfterKb >> 10} MB after ${Math.round(f.rssBackMs)} ms; drained in ${Math.round(f.drainMs)} ms`);
+test(`${STORM_POLLS} parked polls and ${STORM_STREAMS} open streams dropped at once: no waiter or stream left, RSS back within 10%`, async () => {
+  const f = await storm(STORM_POLLS, { streams: STORM_STREAMS });
+  console.error(`storm: ${f.polls} polls and ${f.streams} streams from ${f.agents} agents; RSS ${f.rssBeforeKb >> 10} -> ${f.rssParkedKb >> 10} MB parked -> ${f.rssAfterKb >> 10} MB after ${Math.round(f.rssBackMs)} ms; drained in ${Math.round(f.drainMs)} ms`);
   expect(f.parkedAfter).toBe(0);
   expect(f.pollingAgentsAfter).toBe(0);
+  expect(f.openStreamsAfter).toBe(0);
   expect(f.rssParkedKb).toBeGreaterThan(f.rssBeforeKb); // the crowd was really there
   expect(f.rssAfterKb).toBeLessThanOrEqual(f.rssBeforeKb * 1.1);
 }, 120_000);
