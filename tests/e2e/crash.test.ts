@@ -4,8 +4,9 @@ import { join } from "node:path";
 import { tempDir } from "../helpers.ts";
 import { freePort, killAll, spawnServer, type ServerProcess } from "./server-process.ts";
 
-// Issue 11 item 1: an acknowledged message is never lost. 16 agents post (a quarter of them
-// `expects_reply: anyone` questions that the others race to claim) while the operator says,
+// Issue 11 item 1: an acknowledged message is never lost. 16 agents post (over HTTP, a quarter
+// of them through the MCP `send` tool; a quarter of the posts are `expects_reply: anyone`
+// questions that the others race to claim) while the operator says,
 // closes and reopens rooms, and the server is SIGKILLed at random moments KILLS times,
 // restarted each time on the same data dir and port. Then the database must hold every post
 // that got a 2xx with its seq and text, gap-free seqs per room, one holder per claim matching
@@ -40,7 +41,7 @@ function rng(seed: number): () => number {
   };
 }
 
-type Ack = { room: string; seq: number; text: string };
+type Ack = { room: string; seq: number; text: string; viaMcp?: boolean };
 type ClaimWin = { room: string; seq: number; by: string };
 
 interface Tally {
@@ -48,6 +49,7 @@ interface Tally {
   wins: ClaimWin[];
   statuses: Map<number, number>;
   connectionErrors: number;
+  lastStatus: number;
 }
 
 /** One HTTP call that never throws: a refused or cut connection is status 0 (not acknowledged). */
@@ -59,22 +61,36 @@ async function call(base: string, method: string, path: string, headers: Record<
     });
     const json = (await res.json().catch(() => null)) as any;
     tally.statuses.set(res.status, (tally.statuses.get(res.status) ?? 0) + 1);
+    tally.lastStatus = res.status;
     return { status: res.status, json };
   } catch {
     tally.connectionErrors++;
+    tally.lastStatus = 0;
     return { status: 0, json: null };
   }
 }
 
-async function agentLoop(base: string, code: string, name: string, room: string, random: () => number, stop: { done: boolean }, tally: Tally) {
+/** Posts over HTTP, or (`viaMcp`) with the MCP `send` tool on /mcp; returns the acknowledged seq, or null. */
+async function send(base: string, auth: Record<string, string>, body: Record<string, string>, viaMcp: boolean, tally: Tally): Promise<number | null> {
+  if (!viaMcp) {
+    const r = await call(base, "POST", "/messages", auth, body, tally);
+    return r.status === 200 ? r.json.message.seq : null;
+  }
+  const rpc = { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "send", arguments: body } };
+  const r = await call(base, "POST", "/mcp", { ...auth, accept: "application/json, text/event-stream" }, rpc, tally);
+  if (r.status !== 200 || r.json?.result?.isError) return null;
+  return JSON.parse(r.json.result.content[0].text).seq;
+}
+
+async function agentLoop(base: string, code: string, name: string, room: string, random: () => number, stop: { done: boolean }, tally: Tally, viaMcp: boolean) {
   const auth = { authorization: `Bearer ${code}` };
   let cursor = 0;
   for (let n = 0; !stop.done; n++) {
     const text = `${name} #${n} ${random().toString(36).slice(2, 8)}`;
-    const body = random() < 0.25 ? { text, expects_reply: "anyone" } : { text };
-    const r = await call(base, "POST", "/messages", auth, body, tally);
-    if (r.status === 200) tally.acks.push({ room, seq: r.json.message.seq, text });
-    if (r.status === 0) await Bun.sleep(20); // the server is down: try again shortly
+    const body: Record<string, string> = random() < 0.25 ? { text, expects_reply: "anyone" } : { text };
+    const seq = await send(base, auth, body, viaMcp, tally);
+    if (seq !== null) tally.acks.push({ room, seq, text, viaMcp });
+    if (tally.lastStatus === 0) await Bun.sleep(20); // the server is down: try again shortly
     const poll = await call(base, "GET", `/messages?since=${cursor}&wait=0`, auth, undefined, tally);
     if (poll.status !== 200) continue;
     cursor = poll.json.cursor;
@@ -147,7 +163,7 @@ for (const store of STORES) test(`${store.name}: every acknowledged post and cla
   const env = { ARGYBARGY_RATE_MAX: "0", ARGYBARGY_AUTH_FAIL_MAX: "0", ARGYBARGY_MAX_MESSAGES_PER_ROOM: "0", ...store.env(dataDir) };
   let server: ServerProcess = await spawnServer({ dataDir, port, env });
   const base = server.url;
-  const tally: Tally = { acks: [], wins: [], statuses: new Map(), connectionErrors: 0 };
+  const tally: Tally = { acks: [], wins: [], statuses: new Map(), connectionErrors: 0, lastStatus: 200 };
 
   const codes: { code: string; name: string; room: string }[] = [];
   for (let i = 0; i < AGENTS; i++) {
@@ -160,7 +176,8 @@ for (const store of STORES) test(`${store.name}: every acknowledged post and cla
 
   const stop = { done: false };
   const loops = [
-    ...codes.map((c, i) => agentLoop(base, c.code, c.name, c.room, rng(SEED + i + 1), stop, tally)),
+    // A quarter of the agents post through the MCP `send` tool: its acknowledgement promises the same.
+    ...codes.map((c, i) => agentLoop(base, c.code, c.name, c.room, rng(SEED + i + 1), stop, tally, i % 4 === 3)),
     operatorLoop(base, () => server.token, rng(SEED + 999), stop, tally),
   ];
   let kills = 0;
@@ -206,8 +223,9 @@ for (const store of STORES) test(`${store.name}: every acknowledged post and cla
   expect(fiveHundreds).toEqual([]);
   // The run must have exercised what it claims to: posts, contested claims, closed rooms, kills mid-flight.
   expect(tally.acks.length).toBeGreaterThan(300);
+  expect(tally.acks.filter((a) => a.viaMcp).length).toBeGreaterThan(20);
   expect(tally.wins.length).toBeGreaterThan(10);
   expect(tally.statuses.get(409) ?? 0).toBeGreaterThan(0);
   expect(tally.connectionErrors).toBeGreaterThan(0);
-  console.error(`crash test: ${kills} kills survived; ${tally.acks.length} acknowledged posts and ${winners.size} claims checked against ${db.messages.length} stored messages; ${tally.connectionErrors} calls cut by a kill; statuses ${JSON.stringify(Object.fromEntries(tally.statuses))}`);
+  console.error(`crash test: ${kills} kills survived; ${tally.acks.length} acknowledged posts (${tally.acks.filter((a) => a.viaMcp).length} via MCP) and ${winners.size} claims checked against ${db.messages.length} stored messages; ${tally.connectionErrors} calls cut by a kill; statuses ${JSON.stringify(Object.fromEntries(tally.statuses))}`);
 }, 180_000);
