@@ -5,6 +5,7 @@ import { checkArgs } from "./args.ts";
 import { closeCommand } from "./close.ts";
 import { codesCommand } from "./codes.ts";
 import { oneLine } from "./context.ts";
+import { attachCommand } from "./attach.ts";
 import { healthCommand } from "./health.ts";
 import { inviteCommand } from "./invite.ts";
 import { CliExit, stripAnsi, USAGE_EXIT, type CliIo } from "./output.ts";
@@ -31,6 +32,7 @@ const VERBS: Record<string, CommandDef<any>> = {
   close: closeCommand,
   reopen: reopenCommand,
   health: healthCommand,
+  attach: attachCommand,
 };
 
 /** The root command and its verbs. */
