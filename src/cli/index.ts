@@ -7,6 +7,7 @@ import { codesCommand } from "./codes.ts";
 import { oneLine } from "./context.ts";
 import { attachCommand } from "./attach.ts";
 import { healthCommand } from "./health.ts";
+import { hookCommand } from "./hook.ts";
 import { inviteCommand } from "./invite.ts";
 import { CliExit, stripAnsi, USAGE_EXIT, type CliIo } from "./output.ts";
 import { postCommand } from "./post.ts";
@@ -33,6 +34,7 @@ const VERBS: Record<string, CommandDef<any>> = {
   reopen: reopenCommand,
   health: healthCommand,
   attach: attachCommand,
+  hook: hookCommand,
 };
 
 /** The root command and its verbs. */
