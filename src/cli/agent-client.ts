@@ -24,10 +24,10 @@ export function agentUrl(flag: string | undefined, env: AgentEnv, port: number):
 }
 
 /**
- * The code: --code > --code-file > ARGYBARGY_CODE > ARGYBARGY_CODE_FILE, trimmed. Returns null
- * when none is given (`required: false`), else ends the command with exit 1 saying how to give one.
+ * The code: --code > --code-file > ARGYBARGY_CODE > ARGYBARGY_CODE_FILE, trimmed. Without one
+ * the command ends with exit 1 saying how to give one.
  */
-export function agentCode(flags: { code?: string; codeFile?: string }, env: AgentEnv, required = true): string | null {
+export function agentCode(flags: { code?: string; codeFile?: string }, env: AgentEnv): string {
   const fromFile = (path: string) => {
     try {
       return readFileSync(path, "utf8").trim();
@@ -37,7 +37,6 @@ export function agentCode(flags: { code?: string; codeFile?: string }, env: Agen
   };
   const code = flags.code?.trim() || (flags.codeFile ? fromFile(flags.codeFile) : undefined) || env.code || (env.codeFile ? fromFile(env.codeFile) : undefined);
   if (code) return code;
-  if (!required) return null;
   fail("no agent code: set ARGYBARGY_CODE, pass --code-file FILE, or --code CODE (the operator's `argybargy invite` prints one)");
 }
 

@@ -61,7 +61,7 @@ export const attachCommand = defineCommand({
     if (args.timeout !== undefined && !args.once) fail("--timeout only applies with --once");
     if (args.exec !== undefined && !args.exec.trim()) fail("--exec needs a command");
     const debounceMs = whole(args.debounceMs, "--debounce-ms", DEFAULT_DEBOUNCE_MS);
-    const code = agentCode(args, env)!;
+    const code = agentCode(args, env);
     const options: AttachOptions = {
       client: new AgentClient(agentUrl(args.url, env, config.port), code),
       code,

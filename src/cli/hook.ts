@@ -45,7 +45,7 @@ export const hookCommand = defineCommand({
     const waitSeconds = whole(args.wait, "--wait", kind === "claude-stop" ? STOP_WAIT_SECONDS : 0);
     const maxBlocks = whole(args.maxBlocks, "--max-blocks", MAX_BLOCKS);
     const env = loadAgentEnv(io.env);
-    const client = new AgentClient(agentUrl(args.url, env, config.port), agentCode(args, env)!);
+    const client = new AgentClient(agentUrl(args.url, env, config.port), agentCode(args, env));
     const hard = AbortSignal.timeout(waitSeconds * 1000 + HARD_SLACK_MS);
     const say = (text: string) => io.stderr.write(`argybargy: hook ${kind}: ${text}\n`);
     const work = kind === "claude-stop"

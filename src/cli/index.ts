@@ -4,6 +4,7 @@ import { RelayError } from "../relay/errors.ts";
 import { checkArgs } from "./args.ts";
 import { closeCommand } from "./close.ts";
 import { codesCommand } from "./codes.ts";
+import { connectCommand } from "./connect.ts";
 import { oneLine } from "./context.ts";
 import { attachCommand } from "./attach.ts";
 import { healthCommand } from "./health.ts";
@@ -35,6 +36,7 @@ const VERBS: Record<string, CommandDef<any>> = {
   health: healthCommand,
   attach: attachCommand,
   hook: hookCommand,
+  connect: connectCommand,
 };
 
 /** The root command and its verbs. */
