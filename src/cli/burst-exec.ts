@@ -46,6 +46,11 @@ export function burstEnv(inherited: Readonly<Record<string, string>>, burst: Bur
   };
 }
 
+/** How long a stopped CMD may take to exit before its process group gets SIGKILL. */
+const KILL_GRACE_MS = 5000;
+/** How long output is still copied after CMD exits. */
+const OUTPUT_GRACE_MS = 1000;
+
 /** A running CMD: its exit code once it ends, and a way to ask it to stop. */
 export interface RunningCommand {
   exited: Promise<number>;
@@ -61,7 +66,8 @@ export function startCommand(command: string, stdin: string, env: Record<string,
   const argv = process.platform === "win32" ? ["cmd.exe", "/d", "/s", "/c", command] : ["/bin/sh", "-c", command];
   let proc: Bun.Subprocess<"pipe", "pipe", "pipe">;
   try {
-    proc = Bun.spawn(argv, { env, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    // Its own process group, so a stop reaches everything it started (a shell's children too).
+    proc = Bun.spawn(argv, { env, stdin: "pipe", stdout: "pipe", stderr: "pipe", detached: process.platform !== "win32" });
   } catch (err) {
     io.stderr.write(`argybargy: attach: cannot start the command (${(err as Error).message})\n`);
     return { exited: Promise.resolve(127), terminate: () => {} };
@@ -78,12 +84,24 @@ export function startCommand(command: string, stdin: string, env: Record<string,
     for await (const chunk of from) to.write(decoder.decode(chunk, { stream: true }));
   };
   const copied = Promise.all([copy(proc.stdout, io.stdout), copy(proc.stderr, io.stderr)]).catch(() => {});
+  const signalGroup = (sig: NodeJS.Signals) => {
+    try {
+      if (process.platform === "win32") proc.kill(sig);
+      else process.kill(-proc.pid, sig);
+    } catch {}
+  };
+  let killer: ReturnType<typeof setTimeout> | undefined;
   return {
     exited: proc.exited.then(async (code) => {
-      await copied;
+      clearTimeout(killer);
+      // A grandchild left behind may hold the pipes open: stop copying soon after CMD itself exits.
+      await Promise.race([copied, new Promise((r) => setTimeout(r, OUTPUT_GRACE_MS))]);
       return code;
     }),
-    terminate: () => proc.kill("SIGTERM"),
+    terminate: () => {
+      signalGroup("SIGTERM");
+      killer = setTimeout(() => signalGroup("SIGKILL"), KILL_GRACE_MS);
+    },
   };
 }
 
