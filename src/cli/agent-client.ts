@@ -8,7 +8,7 @@ import { fail } from "./output.ts";
 export const agentArgs = {
   url: { type: "string", description: "Relay URL (default ARGYBARGY_URL, else http://127.0.0.1:<ARGYBARGY_PORT>)" },
   code: { type: "string", description: "The agent's code (visible in ps: prefer ARGYBARGY_CODE or --code-file)" },
-  codeFile: { type: "string", description: "A file holding the agent's code (default ARGYBARGY_CODE_FILE)" },
+  "code-file": { type: "string", description: "A file holding the agent's code (default ARGYBARGY_CODE_FILE)" },
 } as const;
 
 /** Where an agent-side verb talks to and as whom. */
@@ -27,7 +27,7 @@ export function agentUrl(flag: string | undefined, env: AgentEnv, port: number):
  * The code: --code > --code-file > ARGYBARGY_CODE > ARGYBARGY_CODE_FILE, trimmed. Without one
  * the command ends with exit 1 saying how to give one.
  */
-export function agentCode(flags: { code?: string; codeFile?: string }, env: AgentEnv): string {
+export function agentCode(flags: { code?: string; "code-file"?: string }, env: AgentEnv): string {
   const fromFile = (path: string) => {
     try {
       return readFileSync(path, "utf8").trim();
@@ -35,7 +35,7 @@ export function agentCode(flags: { code?: string; codeFile?: string }, env: Agen
       fail(`cannot read the code file ${path} (${(err as NodeJS.ErrnoException).code ?? "error"})`);
     }
   };
-  const code = flags.code?.trim() || (flags.codeFile ? fromFile(flags.codeFile) : undefined) || env.code || (env.codeFile ? fromFile(env.codeFile) : undefined);
+  const code = flags.code?.trim() || (flags["code-file"] ? fromFile(flags["code-file"]) : undefined) || env.code || (env.codeFile ? fromFile(env.codeFile) : undefined);
   if (code) return code;
   fail("no agent code: set ARGYBARGY_CODE, pass --code-file FILE, or --code CODE (the operator's `argybargy invite` prints one)");
 }

@@ -45,12 +45,12 @@ export const attachCommand = defineCommand({
     ...agentArgs,
     exec: { type: "string", description: "Command to run per burst (through sh -c): messages as JSON on stdin, the pointer in $ARGYBARGY_SUMMARY" },
     for: { type: "string", default: "me", description: "What wakes it: me (DMs, questions for it, open questions), questions, all" },
-    debounceMs: { type: "string", description: `Quiet gap in ms that closes a burst (default ${DEFAULT_DEBOUNCE_MS})` },
+    "debounce-ms": { type: "string", description: `Quiet gap in ms that closes a burst (default ${DEFAULT_DEBOUNCE_MS})` },
     once: { type: "boolean", description: "Handle one burst, then exit (cron, scripts)" },
     timeout: { type: "string", description: "With --once: exit 0 after this many seconds when nothing arrived" },
     transport: { type: "string", default: "auto", description: "auto (the stream, else the long-poll), stream or poll" },
-    passCode: { type: "boolean", description: "Give CMD the code in ARGYBARGY_CODE (off: CMD never sees it)" },
-    retryMs: { type: "string", description: "First retry delay in ms after CMD fails, doubling to 60000 (default 1000)" },
+    "pass-code": { type: "boolean", description: "Give CMD the code in ARGYBARGY_CODE (off: CMD never sees it)" },
+    "retry-ms": { type: "string", description: "First retry delay in ms after CMD fails, doubling to 60000 (default 1000)" },
   },
   async run(ctx) {
     const { io, config } = setupVerb(ctx);
@@ -60,7 +60,7 @@ export const attachCommand = defineCommand({
     if (!["auto", "stream", "poll"].includes(args.transport)) fail(`--transport must be auto, stream or poll, got ${JSON.stringify(args.transport)}`);
     if (args.timeout !== undefined && !args.once) fail("--timeout only applies with --once");
     if (args.exec !== undefined && !args.exec.trim()) fail("--exec needs a command");
-    const debounceMs = whole(args.debounceMs, "--debounce-ms", DEFAULT_DEBOUNCE_MS);
+    const debounceMs = whole(args["debounce-ms"], "--debounce-ms", DEFAULT_DEBOUNCE_MS);
     const code = agentCode(args, env);
     const options: AttachOptions = {
       client: new AgentClient(agentUrl(args.url, env, config.port), code),
@@ -71,8 +71,8 @@ export const attachCommand = defineCommand({
       once: Boolean(args.once),
       timeoutMs: args.timeout === undefined ? null : whole(args.timeout, "--timeout", 0) * 1000,
       transport: args.transport as Transport,
-      passCode: Boolean(args.passCode),
-      retryMs: Math.max(1, whole(args.retryMs, "--retry-ms", 1000)),
+      passCode: Boolean(args["pass-code"]),
+      retryMs: Math.max(1, whole(args["retry-ms"], "--retry-ms", 1000)),
       env,
     };
     const end = await attach(options, io);

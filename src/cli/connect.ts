@@ -18,7 +18,7 @@ export const connectCommand = defineCommand({
   args: {
     client: { type: "positional", required: true, description: "claude, codex or gemini" },
     url: { type: "string", description: "Relay URL agents use (default ARGYBARGY_URL, else http://127.0.0.1:<ARGYBARGY_PORT>)" },
-    codeFile: { type: "string", description: "Make the hooks read the code from this file (default: they read ARGYBARGY_CODE)" },
+    "code-file": { type: "string", description: "Make the hooks read the code from this file (default: they read ARGYBARGY_CODE)" },
     write: { type: "boolean", description: "claude: merge into .mcp.json and .claude/settings.json under --dir, keeping every other entry" },
     dir: { type: "string", description: "Project directory for --write (default the current one)" },
     bin: { type: "string", default: "argybargy", description: "How the hooks call argybargy (a name on PATH or an absolute path)" },
@@ -31,7 +31,7 @@ export const connectCommand = defineCommand({
     if (args.write && client !== "claude") fail("--write is for claude only; paste the codex or gemini entry into its config file");
     const env = loadAgentEnv(io.env);
     const url = agentUrl(args.url, env, config.port);
-    const codeFile = args.codeFile ? resolve(args.codeFile) : null;
+    const codeFile = args["code-file"] ? resolve(args["code-file"]) : null;
     if (codeFile && !existsSync(codeFile)) fail(`the code file ${codeFile} does not exist`);
     const target: HookTarget = { bin: args.bin, url, codeFile };
     if (client === "claude") return args.write ? writeClaude(out, resolve(args.dir ?? "."), target) : printClaude(out, target);

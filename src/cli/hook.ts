@@ -33,8 +33,8 @@ export const hookCommand = defineCommand({
     ...agentArgs,
     for: { type: "string", default: "me", description: "What counts: me (DMs, questions for it, open questions), questions, all" },
     wait: { type: "string", description: `Seconds to wait for something to arrive (claude-stop: ${STOP_WAIT_SECONDS}, claude-context: 0)` },
-    maxBlocks: { type: "string", description: `claude-stop: consecutive blocks before the session may stop anyway (default ${MAX_BLOCKS})` },
-    stateDir: { type: "string", description: "claude-stop: where the block count per session is kept (default the system temp dir)" },
+    "max-blocks": { type: "string", description: `claude-stop: consecutive blocks before the session may stop anyway (default ${MAX_BLOCKS})` },
+    "state-dir": { type: "string", description: "claude-stop: where the block count per session is kept (default the system temp dir)" },
   },
   async run(ctx) {
     const { io, config } = setupVerb(ctx);
@@ -43,13 +43,13 @@ export const hookCommand = defineCommand({
     if (!KINDS.includes(kind)) fail(`unknown hook ${JSON.stringify(args.kind)}; use claude-stop or claude-context`);
     if (!WAKE_FILTERS.includes(args.for as WakeFilter)) fail(`--for must be one of ${WAKE_FILTERS.join(", ")}, got ${JSON.stringify(args.for)}`);
     const waitSeconds = whole(args.wait, "--wait", kind === "claude-stop" ? STOP_WAIT_SECONDS : 0);
-    const maxBlocks = whole(args.maxBlocks, "--max-blocks", MAX_BLOCKS);
+    const maxBlocks = whole(args["max-blocks"], "--max-blocks", MAX_BLOCKS);
     const env = loadAgentEnv(io.env);
     const client = new AgentClient(agentUrl(args.url, env, config.port), agentCode(args, env));
     const hard = AbortSignal.timeout(waitSeconds * 1000 + HARD_SLACK_MS);
     const say = (text: string) => io.stderr.write(`argybargy: hook ${kind}: ${text}\n`);
     const work = kind === "claude-stop"
-      ? stopHook(client, io, { filter: args.for as WakeFilter, waitSeconds, maxBlocks, stateDir: args.stateDir ?? tmpdir() }, hard)
+      ? stopHook(client, io, { filter: args.for as WakeFilter, waitSeconds, maxBlocks, stateDir: args["state-dir"] ?? tmpdir() }, hard)
       : contextHook(client, io, args.for as WakeFilter, waitSeconds, hard);
     // The hard timer: whatever hangs, the hook answers "nothing" in time and the session goes on.
     const timedOut = new Promise<string>((resolve) => hard.addEventListener("abort", () => resolve("gave up waiting (hard timer)"), { once: true }));
