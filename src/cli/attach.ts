@@ -212,6 +212,7 @@ class AttachRun {
     await feed;
     await this.flushAck(null);
     if (this.feedEnd?.kind === "unauthorized") return { code: 1, why: `${this.feedEnd.message}; ask the operator for a valid code` };
+    if (this.feedEnd?.kind === "unavailable") return { code: 1, why: `${this.o.client.url} has no /messages/stream (HTTP 404); use --transport auto or poll` };
     if (this.feedEnd?.kind === "room_closed") {
       this.log(`#${room} was closed${this.feedEnd.closedBy ? ` by ${this.feedEnd.closedBy}` : ""}; stopping`);
     }

@@ -109,6 +109,7 @@ export class StreamFeed implements Feed {
     const backoff = new Backoff();
     let last = since;
     let source: EventSource | null = null;
+    let dropped = false;
     let retry: ReturnType<typeof setTimeout> | undefined;
     const authorization = this.client.authorization;
     return new Promise<FeedEnd>((resolve) => {
@@ -128,7 +129,11 @@ export class StreamFeed implements Feed {
           },
         });
         source = es;
-        es.addEventListener("open", () => backoff.reset());
+        es.addEventListener("open", () => {
+          backoff.reset();
+          if (dropped) this.notice(`reconnected to ${this.client.url}`);
+          dropped = false;
+        });
         es.addEventListener("message", (ev) => {
           const m = parse<AgentMessage>(ev.data);
           if (!m || typeof m.seq !== "number") return;
@@ -140,8 +145,13 @@ export class StreamFeed implements Feed {
           if (r && (r.exit_reason === "room_closed" || (r.should_exit && r.status === "closed"))) finish({ kind: "room_closed", closedBy: r.closed_by ?? null });
         });
         es.addEventListener("error", (ev) => {
-          // CONNECTING: the client reconnects by itself (with Last-Event-ID).
-          if (es.readyState !== es.CLOSED) return this.notice("stream dropped; reconnecting");
+          // CONNECTING: the client reconnects by itself (with Last-Event-ID); say so once per drop.
+          if (es.readyState !== es.CLOSED) {
+            if (!dropped) this.notice("stream dropped; reconnecting");
+            dropped = true;
+            return;
+          }
+          dropped = true;
           const status = (ev as Event & { code?: number }).code;
           if (status === 404) return finish({ kind: "unavailable" });
           if (status === 401) return finish({ kind: "unauthorized", message: "the relay refused the code (HTTP 401)" });

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { rmSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RunningServer } from "../../src/cli/serve.ts";
 import { tempDir } from "../helpers.ts";
@@ -37,11 +37,15 @@ afterEach(async () => {
   dir.cleanup();
 });
 
+/** The transports to run the wake tests over: the long-poll always, the SSE stream where this relay has one. */
+const TRANSPORTS = existsSync(join(import.meta.dir, "..", "..", "src", "http", "stream-routes.ts")) ? ["poll", "stream"] : ["poll"];
+let transport = "auto";
+
 /** Starts attach in-process; `extra` are more flags. */
-function attach(extra: string[], env: Record<string, string> = {}) {
+function attach(extra: string[], env: Record<string, string> = {}, url = server.url) {
   const stop = new AbortController();
   const defaults = extra.includes("--debounce-ms") ? [] : ["--debounce-ms", "300"];
-  const argv = ["attach", "--url", server.url, ...defaults, "--retry-ms", "100", ...extra];
+  const argv = ["attach", "--url", url, "--transport", transport, ...defaults, "--retry-ms", "100", ...extra];
   const done = cli(argv, cliEnv(join(dir.path, "data"), { ARGYBARGY_CODE: code, PATH: `${bin}:/usr/bin:/bin`, ...env }), { stop: stop.signal });
   const handle = { stop, done };
   running.push(handle);
@@ -50,7 +54,10 @@ function attach(extra: string[], env: Record<string, string> = {}) {
 
 const seqsOf = (all = runs(log)) => all.flatMap((r) => r.stdin.messages.map((m: any) => m.seq));
 
-describe("attach --exec", () => {
+for (const over of TRANSPORTS) describe(`attach --exec over the ${over === "poll" ? "long-poll" : "stream"}`, () => {
+  beforeEach(() => void (transport = over));
+  afterEach(() => void (transport = "auto"));
+
   test("a DM wakes the command once, with the message on stdin and the pointer in the environment; the read position follows", async () => {
     attach(["--exec", "fake-agent --resume s1 \"$ARGYBARGY_SUMMARY\""]);
     await Bun.sleep(200);
@@ -139,7 +146,7 @@ describe("attach --exec", () => {
     await eventually(() => seqsOf().includes(after), "the run after the restart", 30_000);
     expect(seqsOf()).toEqual([before, after]);
     a.stop.abort();
-    expect((await a.done).stderr).toContain("reconnected to");
+    expect((await a.done).stderr).toContain(`reconnected to ${server.url}`);
   }, 45_000);
 
   test("a closed room ends attach with exit 0, after handing over what came with the close", async () => {
@@ -172,6 +179,36 @@ describe("attach --exec", () => {
     await eventually(() => runs(log).length === 1, "one run");
     expect(runs(log)[0]!.stdin.messages.map((m: any) => m.seq)).toEqual([q]);
     expect(runs(log)[0]!.env.ARGYBARGY_SUMMARY).toBe(`1 thing needs you in #build: an open question from bob (#${q})`);
+  }, 30_000);
+});
+
+describe("attach transports", () => {
+  test("auto falls back to the long-poll when the relay answers 404 for the stream; --transport stream then exits 1", async () => {
+    // A relay of an older version: the same API, but no /messages/stream.
+    const old = Bun.serve({
+      hostname: "127.0.0.1", port: 0,
+      fetch: (req) => {
+        const u = new URL(req.url);
+        if (u.pathname === "/messages/stream") return Response.json({ error: "not_found", message: "No such path." }, { status: 404 });
+        return fetch(`${server.url}${u.pathname}${u.search}`, { method: req.method, headers: req.headers, body: req.body });
+      },
+    });
+    try {
+      const url = `http://127.0.0.1:${old.port}`;
+      const a = attach(["--exec", "fake-agent"], {}, url);
+      await Bun.sleep(300);
+      const seq = await say(server, "build", "bob", "via the old relay", { to: "codex" });
+      await eventually(() => seqsOf().includes(seq), "the run");
+      a.stop.abort();
+      expect((await a.done).stderr).toContain("this relay has no /messages/stream; following it with the long-poll");
+      transport = "stream";
+      const r = await attach(["--exec", "fake-agent"], {}, url).done;
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`argybargy: ${url} has no /messages/stream (HTTP 404); use --transport auto or poll`);
+    } finally {
+      transport = "auto";
+      old.stop(true);
+    }
   }, 30_000);
 });
 
