@@ -160,6 +160,18 @@ for (const over of TRANSPORTS) describe(`attach --exec over the ${over === "poll
     expect(seqsOf()).toEqual([seq]);
   }, 30_000);
 
+  test("the relay's idle valve does not end attach: waiting costs the agent nothing", async () => {
+    await server.stop();
+    // Polls answer every second, and say should_exit (idle_timeout) after one quiet second.
+    server = await relayOn(join(dir.path, "data"), 0, { ARGYBARGY_MAX_IDLE_SECONDS: "1", ARGYBARGY_MAX_WAIT: "1" });
+    const a = attach(["--exec", "fake-agent"]);
+    await Bun.sleep(2500);
+    const seq = await say(server, "build", "bob", "still with us?", { to: "codex" });
+    await eventually(() => seqsOf().includes(seq), "the run after the idle bound");
+    a.stop.abort();
+    expect((await a.done).code).toBe(0);
+  }, 30_000);
+
   test("messages that do not need it do not wake it, and are acknowledged all the same", async () => {
     attach(["--exec", "fake-agent"]);
     await Bun.sleep(200);
