@@ -71,7 +71,7 @@ export function wakeBrief(room: string, me: string, messages: readonly AgentMess
     const text = m.text.length > QUOTE_CHARS ? `${m.text.slice(0, QUOTE_CHARS)}… (cut; see /history)` : m.text;
     lines.push(`#${m.seq} ${m.from} → ${to} (expects ${m.expects_reply_resolved === me ? "you" : m.expects_reply_resolved}): ${text}`);
   }
-  lines.push("Answer what expects you; claim an `anyone` question (POST /messages/{seq}/claim or the claim tool) before answering it, and stay quiet when it is someone else's.");
+  lines.push("Reply in the room (the argybargy send tool, or POST /messages) to what expects you; claim an `anyone` question (the claim tool, or POST /messages/{seq}/claim) before answering it, and stay quiet on what expects someone else.");
   return lines.join("\n");
 }
 
