@@ -29,6 +29,8 @@ export interface AttachOptions {
   transport: Transport;
   passCode: boolean;
   retryMs: number;
+  /** Stop a CMD that runs longer than this (null: no limit); its burst counts as failed. */
+  execTimeoutMs: number | null;
   env: AgentEnv;
 }
 
@@ -51,6 +53,7 @@ export const attachCommand = defineCommand({
     transport: { type: "string", default: "auto", description: "auto (the stream, else the long-poll), stream or poll" },
     "pass-code": { type: "boolean", description: "Give CMD the code in ARGYBARGY_CODE (off: CMD never sees it)" },
     "retry-ms": { type: "string", description: "First retry delay in ms after CMD fails, doubling to 60000 (default 1000)" },
+    "exec-timeout": { type: "string", description: "Stop CMD (and what it started) after this many seconds; the burst is retried (default: no limit)" },
   },
   async run(ctx) {
     const { io, config } = setupVerb(ctx);
@@ -73,6 +76,7 @@ export const attachCommand = defineCommand({
       transport: args.transport as Transport,
       passCode: Boolean(args["pass-code"]),
       retryMs: Math.max(1, whole(args["retry-ms"], "--retry-ms", 1000)),
+      execTimeoutMs: args["exec-timeout"] === undefined ? null : Math.max(1, whole(args["exec-timeout"], "--exec-timeout", 0)) * 1000,
       env,
     };
     const end = await attach(options, io);
@@ -144,6 +148,9 @@ async function startPosition(client: AgentClient, log: (t: string) => void, sign
   return null;
 }
 
+/** What the loop does next. */
+type Step = "go on" | "done" | "failed";
+
 class AttachRun {
   private readonly queue: WakeQueue;
   private readonly ctx: Omit<BurstContext, "summary">;
@@ -175,39 +182,9 @@ class AttachRun {
     });
     const deadline = this.o.timeoutMs === null ? null : Date.now() + this.o.timeoutMs;
     const retry = new Backoff(this.o.retryMs, RETRY_CAP_MS);
-    let code = 0;
-    for (;;) {
-      if (this.stop.signal.aborted) break;
-      const due = this.queue.dueInMs(Date.now(), this.o.debounce);
-      const closing = this.feedEnd !== null;
-      if (due === null) {
-        await this.flushAck(this.queue.idleAck());
-        if (closing) break;
-        if (deadline !== null && Date.now() >= deadline) break;
-        await this.idle(deadline === null ? null : deadline - Date.now());
-        continue;
-      }
-      // A closing room is handled at once, without waiting for the debounce window.
-      if (due > 0 && !closing) {
-        await this.idle(due);
-        continue;
-      }
-      const burst = this.queue.take()!;
-      const ok = await this.handle(burst);
-      if (ok) {
-        retry.reset();
-        await this.flushAck(this.queue.handled(burst, Date.now()));
-        if (this.o.once) break;
-      } else {
-        if (this.o.once || closing || this.stop.signal.aborted) {
-          code = this.o.once && !this.stop.signal.aborted ? 1 : 0;
-          break;
-        }
-        const delay = retry.next();
-        this.log(`retrying the burst in ${(delay / 1000).toFixed(1)} s (nothing was acknowledged)`);
-        await pause(delay, this.stop.signal);
-      }
-    }
+    let step: Step = "go on";
+    while (step === "go on" && !this.stop.signal.aborted) step = await this.step(deadline, retry);
+    const code = step === "failed" ? 1 : 0;
     this.stop.abort();
     await feed;
     await this.flushAck(null);
@@ -217,6 +194,35 @@ class AttachRun {
       this.log(`#${room} was closed${this.feedEnd.closedBy ? ` by ${this.feedEnd.closedBy}` : ""}; stopping`);
     }
     return code === 0 ? { code } : { code, why: "the command failed; the burst stays unread for the next run" };
+  }
+
+  /** One turn of the loop: wait for arrivals or the debounce window, or hand over a burst. */
+  private async step(deadline: number | null, retry: Backoff): Promise<Step> {
+    const due = this.queue.dueInMs(Date.now(), this.o.debounce);
+    const closing = this.feedEnd !== null;
+    if (due === null) {
+      await this.flushAck(this.queue.idleAck());
+      if (closing || (deadline !== null && Date.now() >= deadline)) return "done";
+      await this.idle(deadline === null ? null : deadline - Date.now());
+      return "go on";
+    }
+    // A closing room is handled at once, without waiting for the debounce window.
+    if (due > 0 && !closing) {
+      await this.idle(due);
+      return "go on";
+    }
+    const burst = this.queue.take()!;
+    if (await this.handle(burst)) {
+      retry.reset();
+      await this.flushAck(this.queue.handled(burst, Date.now()));
+      return this.o.once ? "done" : "go on";
+    }
+    if (this.o.once && !this.stop.signal.aborted) return "failed";
+    if (this.stop.signal.aborted || closing) return "done";
+    const delay = retry.next();
+    this.log(`retrying the burst in ${(delay / 1000).toFixed(1)} s (nothing was acknowledged)`);
+    await pause(delay, this.stop.signal);
+    return "go on";
   }
 
   private follow(): Promise<FeedEnd> {
@@ -260,9 +266,17 @@ class AttachRun {
       return true;
     }
     const env = burstEnv(this.o.env.inherited, burst, ctx, this.o.code, this.o.passCode);
-    this.current = startCommand(this.o.exec, `${JSON.stringify(payload)}\n`, env, this.io);
-    const exit = await this.current.exited;
+    const running = startCommand(this.o.exec, `${JSON.stringify(payload)}\n`, env, this.io);
+    this.current = running;
+    let timedOut = false;
+    const limit = this.o.execTimeoutMs === null ? undefined : setTimeout(() => {
+      timedOut = true;
+      running.terminate();
+    }, this.o.execTimeoutMs);
+    const exit = await running.exited;
+    clearTimeout(limit);
     this.current = null;
+    if (timedOut) this.log(`the command ran longer than ${this.o.execTimeoutMs! / 1000} s and was stopped`);
     if (exit === 0) return true;
     this.log(`the command exited ${exit} for ${ctx.summary}`);
     return false;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RunningServer } from "../../src/cli/serve.ts";
 import { tempDir } from "../helpers.ts";
@@ -117,6 +117,20 @@ for (const over of TRANSPORTS) describe(`attach --exec over the ${over === "poll
     const r = await a.done;
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("the command exited 3 for 1 thing needs you in #build");
+  }, 30_000);
+
+  test("--exec-timeout stops a command that hangs, with what it started, and retries the burst", async () => {
+    const a = attach(["--exec", "fake-agent", "--exec-timeout", "1"], { STANDIN_SLEEP: "30" });
+    await Bun.sleep(200);
+    await say(server, "build", "bob", "are you stuck?", { to: "codex" });
+    const started = () => readdirSync(log).filter((f) => f.endsWith(".stdin")).length;
+    await eventually(() => started() >= 2, "a second start after the timeout", 20_000);
+    expect(runs(log)).toEqual([]);
+    expect((await position(server.url, code)).read_seq).toBe(0);
+    a.stop.abort();
+    const r = await a.done;
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("the command ran longer than 1 s and was stopped");
   }, 30_000);
 
   test("attach stopped while the command fails re-runs the burst when started again (nothing acknowledged, nothing lost)", async () => {
