@@ -111,7 +111,8 @@ export function burstBlock(burst: Burst, ctx: BurstContext): string {
   for (const m of burst.messages) {
     const to = m.to === "all" ? "all" : m.to === ctx.name ? "you" : m.to;
     lines.push(`  #${m.seq} ${m.from} → ${to} · expects ${m.expects_reply_resolved}`);
-    for (const l of stripAnsi(m.text).split("\n")) lines.push(`    ${l}`);
+    // Message text is someone else's: no escape sequence of it reaches the terminal.
+    for (const l of stripAnsi(m.text).replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, "").split("\n")) lines.push(`    ${l}`);
   }
   return `${lines.join("\n")}\n`;
 }
