@@ -33,6 +33,8 @@ export interface Config {
   readonly bodyCap: number;
   readonly maxAudit: number;
   readonly authFailMax: number;
+  /** ARGYBARGY_CODE: the access code `argybargy mcp` presents when no --code/--code-file is given. */
+  readonly agentCode: string | null;
   /** How the CLI should print: plain when CI or NO_COLOR is set, or stdout is not a TTY. */
   readonly plainOutput: boolean;
 }
@@ -126,6 +128,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Loa
     bodyCap: Math.max(maxBodyBytes, 12 * maxText + 4096),
     maxAudit: int("ARGYBARGY_MAX_AUDIT", 10000, 0),
     authFailMax: int("ARGYBARGY_AUTH_FAIL_MAX", 20, 0),
+    agentCode: read("ARGYBARGY_CODE") ?? null,
     plainOutput: Boolean(env.CI || env.NO_COLOR || env.TERM === "dumb") || !process.stdout.isTTY,
   });
   return { config, warnings };

@@ -12,6 +12,7 @@ import { healthCommand } from "./health.ts";
 import { hookCommand } from "./hook.ts";
 import { importCommand } from "./import.ts";
 import { inviteCommand } from "./invite.ts";
+import { mcpCommand } from "./mcp.ts";
 import { CliExit, stripAnsi, USAGE_EXIT, type CliIo } from "./output.ts";
 import { postCommand } from "./post.ts";
 import { reopenCommand } from "./reopen.ts";
@@ -43,6 +44,7 @@ const VERBS: Record<string, CommandDef<any>> = {
   import: importCommand,
   backup: backupCommand,
   restore: restoreCommand,
+  mcp: mcpCommand,
 };
 
 /** The root command and its verbs. */
