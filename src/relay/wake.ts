@@ -46,12 +46,17 @@ function describe(m: AgentMessage, me: string): string {
 
 /**
  * The pointer an agent is woken with, e.g. "2 things need you in #build: bob asked you (#41),
- * an open question from carol (#43)". Empty string for no messages.
+ * an open question from carol (#43)"; "3 new messages in #build (1 for you): …" when some ask
+ * nothing of it (`--for all`). Empty string for no messages.
  */
 export function wakeSummary(room: string, me: string, messages: readonly AgentMessage[]): string {
   if (messages.length === 0) return "";
   const n = messages.length;
-  const head = `${n} ${n === 1 ? "thing needs" : "things need"} you in #${room}`;
+  // Under --for all a burst may hold messages that ask nothing of the agent: say so.
+  const needy = messages.filter((m) => needsAgent(m, me, "me")).length;
+  const head = needy === n
+    ? `${n} ${n === 1 ? "thing needs" : "things need"} you in #${room}`
+    : `${n} new message${n === 1 ? "" : "s"} in #${room}${needy ? ` (${needy} for you)` : ""}`;
   const items = messages.slice(0, POINTER_ITEMS).map((m) => describe(m, me));
   if (n > POINTER_ITEMS) items.push(`and ${n - POINTER_ITEMS} more`);
   return `${head}: ${items.join(", ")}`;

@@ -33,6 +33,11 @@ describe("the pointer", () => {
     expect(wakeSummary("build", "me", seven)).toBe("7 things need you in #build: bob wrote to you (#1), bob wrote to you (#2), bob wrote to you (#3), bob wrote to you (#4), bob wrote to you (#5), and 2 more");
   });
 
+  test("says how many are for the agent when some ask nothing of it (--for all)", () => {
+    expect(wakeSummary("build", "me", [msg(1), msg(2, { to: "me" }), msg(3, { from: "carol" })])).toBe("3 new messages in #build (1 for you): bob wrote (#1), bob wrote to you (#2), carol wrote (#3)");
+    expect(wakeSummary("build", "me", [msg(1)])).toBe("1 new message in #build: bob wrote (#1)");
+  });
+
   test("the hook brief quotes each message, cutting very long ones", () => {
     const brief = wakeBrief("build", "me", [msg(5, { to: "me", expects_reply_resolved: "me", text: "x".repeat(3000) })]);
     const lines = brief.split("\n");
