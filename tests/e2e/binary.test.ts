@@ -184,6 +184,22 @@ describe("the compiled binary", () => {
     }
   }, 60_000);
 
+  test("hook claude-stop reads Claude Code's JSON on stdin and blocks the stop with what needs the agent", () => {
+    const { code } = JSON.parse(run("invite", "--name", "claude", "--room", "hooked", "--json").stdout);
+    expect(run("post", "hooked", "your turn", "--to", "claude").code).toBe(0);
+    const input = JSON.stringify({ session_id: "e2e", transcript_path: "/t.jsonl", cwd: work, hook_event_name: "Stop", stop_hook_active: false });
+    const hook = (wait: string) => Bun.spawnSync([bin, "hook", "claude-stop", "--url", base, "--wait", wait, "--state-dir", join(work, "hook-state")], {
+      env: { ...env(), ARGYBARGY_CODE: code }, stdin: Buffer.from(input), stdout: "pipe", stderr: "pipe",
+    });
+    const first = hook("0");
+    expect(first.exitCode).toBe(0);
+    const out = JSON.parse(first.stdout.toString());
+    expect(out.decision).toBe("block");
+    expect(out.reason).toContain("#1 operator → you (expects you): your turn");
+    const second = hook("1");
+    expect([second.exitCode, second.stdout.toString(), second.stderr.toString()]).toEqual([0, "", ""]);
+  }, 30_000);
+
   test("attach stopped by SIGTERM while the agent runs exits 0 and leaves that burst unread", async () => {
     const { code } = JSON.parse(run("invite", "--name", "codex", "--room", "wake2", "--json").stdout);
     const agentBin = join(work, "agent-bin2");
