@@ -11,12 +11,6 @@ export const agentArgs = {
   "code-file": { type: "string", description: "A file holding the agent's code (default ARGYBARGY_CODE_FILE)" },
 } as const;
 
-/** Where an agent-side verb talks to and as whom. */
-export interface AgentCredentials {
-  url: string;
-  code: string;
-}
-
 /** The relay URL: --url > ARGYBARGY_URL > http://127.0.0.1:<port>. Exit 1 when it is not http(s). */
 export function agentUrl(flag: string | undefined, env: AgentEnv, port: number): string {
   const raw = flag ?? env.url;

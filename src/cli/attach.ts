@@ -14,6 +14,7 @@ const MAX_HOLD_WINDOWS = 10;
 /** CMD retries back off from --retry-ms up to this cap. */
 const RETRY_CAP_MS = 60_000;
 
+/** How attach follows the room: the stream where the relay has one, else the long-poll; or one of them only. */
 export type Transport = "auto" | "stream" | "poll";
 
 /** Everything one attach run needs, resolved from flags and environment. */

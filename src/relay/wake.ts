@@ -22,6 +22,7 @@ export interface AgentMessage {
  */
 export type WakeFilter = "me" | "questions" | "all";
 
+/** The values `--for` accepts. */
 export const WAKE_FILTERS: readonly WakeFilter[] = ["me", "questions", "all"];
 
 /** Whether `m` needs the agent `me` under `filter`. */
