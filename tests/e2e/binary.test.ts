@@ -4,6 +4,7 @@ import { runs, standIn } from "../cli/stand-ins.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { EventSource } from "eventsource";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -121,6 +122,36 @@ describe("the compiled binary", () => {
     expect(last.exit_reason).toBe("room_closed");
   }, 30_000);
 
+  test("serves the SSE stream: eventsource gets the backlog, a live post and the close as a room event", async () => {
+    const { code: reader } = JSON.parse(run("invite", "--name", "reader", "--room", "sse", "--json").stdout);
+    expect(run("post", "sse", "before the stream").code).toBe(0);
+    const events: { type: string; id: string; data: any }[] = [];
+    const es = new EventSource(`${base}/messages/stream`, {
+      fetch: (url, init) => fetch(url, { ...init, headers: { ...init.headers, authorization: `Bearer ${reader}` } }),
+    });
+    for (const type of ["message", "room"]) {
+      es.addEventListener(type, (e) => events.push({ type, id: (e as MessageEvent).lastEventId, data: JSON.parse((e as MessageEvent).data) }));
+    }
+    const until = async (n: number) => {
+      for (const deadline = Date.now() + 10_000; events.length < n; await Bun.sleep(10)) {
+        if (Date.now() > deadline) throw new Error(`only ${events.length} events: ${JSON.stringify(events)}`);
+      }
+    };
+    try {
+      await until(1);
+      expect(run("post", "sse", "live one").code).toBe(0);
+      await until(2);
+      expect(run("close", "sse").code).toBe(0);
+      await until(3);
+      expect(events.map((e) => [e.type, e.id, e.data.text ?? e.data.exit_reason])).toEqual([
+        ["message", "1", "before the stream"], ["message", "2", "live one"], ["room", "2", "room_closed"],
+      ]);
+      expect(events[2]!.data).toMatchObject({ room: "sse", status: "closed", should_exit: true });
+    } finally {
+      es.close();
+    }
+  }, 30_000);
+
   test("serves /mcp to the SDK's client, and `argybargy mcp` bridges stdio to it", async () => {
     const code = (name: string) => JSON.parse(run("invite", "--name", name, "--room", "mcp", "--json").stdout).code as string;
     const overHttp = new Client({ name: "e2e-http", version: "1" });
@@ -225,10 +256,15 @@ describe("the compiled binary", () => {
     }
   }, 60_000);
 
-  test("SIGTERM stops it with exit 0", async () => {
+  test("SIGTERM stops it with exit 0, also with a stream open", async () => {
+    const { code: stayer } = JSON.parse(run("invite", "--name", "stayer", "--room", "sse", "--json").stdout);
+    const open = await fetch(`${base}/messages/stream`, { headers: { authorization: `Bearer ${stayer}` } });
+    expect(open.status).toBe(200);
+    const drained = open.text().then(() => "ended", () => "ended");
     up!.kill("SIGTERM");
     const code = await Promise.race([up!.exited, Bun.sleep(5_000).then(() => null)]);
     expect(code).toBe(0);
+    expect(await drained).toBe("ended");
     expect(await fetch(`${base}/health`).catch(() => null)).toBeNull();
   }, 10_000);
 });
