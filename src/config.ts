@@ -142,6 +142,26 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Loa
   return { config, warnings };
 }
 
+/** What the agent-side verbs (`attach`, `hook`, `connect`) read from the environment. */
+export interface AgentEnv {
+  /** ARGYBARGY_URL: the relay an agent talks to (may be a tunnel URL). */
+  readonly url: string | undefined;
+  /** ARGYBARGY_CODE: the agent's code, so it never shows in `ps`. */
+  readonly code: string | undefined;
+  /** ARGYBARGY_CODE_FILE: a file holding the agent's code. */
+  readonly codeFile: string | undefined;
+  /** The whole environment, for the commands `attach --exec` starts (they inherit it). */
+  readonly inherited: Readonly<Record<string, string>>;
+}
+
+/** Reads the agent-side variables from `env` (default: the process environment). */
+export function loadAgentEnv(env: Env = process.env): AgentEnv {
+  const read = (key: string) => (env[key]?.trim() ? env[key]!.trim() : undefined);
+  const inherited: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) inherited[k] = v;
+  return Object.freeze({ url: read("ARGYBARGY_URL"), code: read("ARGYBARGY_CODE"), codeFile: read("ARGYBARGY_CODE_FILE"), inherited });
+}
+
 function parseLogLevel(raw: string | undefined): LogLevel {
   switch (raw?.toLowerCase()) {
     case "debug": return "debug";
