@@ -37,8 +37,6 @@ export interface Config {
   readonly maxStreamsPerAgent: number;
   /** Seconds of silence after which a stream writes a `: ping` comment. */
   readonly streamHeartbeatSeconds: number;
-  /** ARGYBARGY_CODE: the access code `argybargy mcp` presents when no --code/--code-file is given. */
-  readonly agentCode: string | null;
   /** How the CLI should print: plain when CI or NO_COLOR is set, or stdout is not a TTY. */
   readonly plainOutput: boolean;
 }
@@ -136,7 +134,6 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Loa
     maxStreamsPerAgent: int("ARGYBARGY_MAX_STREAMS_PER_AGENT", 4, 0),
     // 15 s: under every common proxy's idle cut (cloudflared, nginx 60 s) with room to spare.
     streamHeartbeatSeconds: float("ARGYBARGY_STREAM_HEARTBEAT", 15, 0.05),
-    agentCode: read("ARGYBARGY_CODE") ?? null,
     plainOutput: Boolean(env.CI || env.NO_COLOR || env.TERM === "dumb") || !process.stdout.isTTY,
   });
   return { config, warnings };

@@ -24,10 +24,12 @@ export function agentUrl(flag: string | undefined, env: AgentEnv, port: number):
 export function agentCode(flags: { code?: string; "code-file"?: string }, env: AgentEnv): string {
   const fromFile = (path: string) => {
     try {
-      return readFileSync(path, "utf8").trim();
+      const text = readFileSync(path, "utf8").trim();
+      if (text) return text;
     } catch (err) {
       fail(`cannot read the code file ${path} (${(err as NodeJS.ErrnoException).code ?? "error"})`);
     }
+    fail(`the code file ${path} is empty`);
   };
   const code = flags.code?.trim() || (flags["code-file"] ? fromFile(flags["code-file"]) : undefined) || env.code || (env.codeFile ? fromFile(env.codeFile) : undefined);
   if (code) return code;
