@@ -151,7 +151,7 @@ describe("CORS (SPEC §1.4)", () => {
     expect(headersOf(listed.headers, ["access-control-allow-origin", "access-control-allow-methods", "access-control-allow-headers", "access-control-max-age", "vary"])).toEqual({
       "access-control-allow-origin": "https://a.example.test",
       "access-control-allow-methods": "GET, POST, OPTIONS",
-      "access-control-allow-headers": "Authorization, Content-Type, X-Admin-Token",
+      "access-control-allow-headers": "Authorization, Content-Type, X-Admin-Token, Idempotency-Key",
       "access-control-max-age": "600",
       vary: "Origin",
     });

@@ -4,7 +4,7 @@ import { LocalBus } from "../../src/relay/bus.ts";
 import { Relay } from "../../src/relay/relay.ts";
 import type { Agent, Store } from "../../src/relay/types.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
-import { ADMIN_TOKEN, testConfig, TestClock } from "../helpers.ts";
+import { ADMIN_TOKEN, testConfig, TestClock, AGENT_POST } from "../helpers.ts";
 
 /** A real store whose snapshot reads pause after reading, so a post can land between snapshot and parking. */
 function delayedStore(inner: SqliteStore, onRead: () => Promise<void>): Store {
@@ -38,7 +38,7 @@ test("a post committed between a poll's snapshot and its parking is delivered wi
   const { relay, reader } = await setup(async () => {
     if (fired || !relayRef) return;
     fired = true;
-    await relayRef.commit({ room: "r", from: "writer", to: "all", text: "raced", expectsReply: "none" }, true, 0);
+    await relayRef.commit({ room: "r", from: "writer", to: "all", text: "raced", expectsReply: "none" }, AGENT_POST);
   });
   relayRef = relay;
   const started = performance.now();
@@ -64,7 +64,7 @@ test("many posts racing many polls: every poller following its cursor sees every
   const { relay } = await setup(async () => {
     if (relayRef && n < 120) {
       n++;
-      await relayRef.commit({ room: "r", from: `w${n % 3}`, to: n % 5 === 0 ? "reader0" : "all", text: `m${n}`, expectsReply: "none" }, true, 0);
+      await relayRef.commit({ room: "r", from: `w${n % 3}`, to: n % 5 === 0 ? "reader0" : "all", text: `m${n}`, expectsReply: "none" }, AGENT_POST);
     }
   });
   relayRef = relay;
