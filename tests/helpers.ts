@@ -11,8 +11,13 @@ import { SqliteStore } from "../src/store/sqlite.ts";
 /** Real time plus an offset that tests move forward instead of sleeping. */
 export class TestClock {
   offsetMs = 0;
+  private frozenMs: number | null = null;
   now(): number {
-    return Date.now() + this.offsetMs;
+    return (this.frozenMs ?? Date.now()) + this.offsetMs;
+  }
+  /** Stops real time (only `advance` moves the clock), for exact timestamps; never with a parked poll (wait > 0). */
+  freeze(): void {
+    this.frozenMs = Date.now();
   }
   advance(ms: number): void {
     this.offsetMs += ms;
