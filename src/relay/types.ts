@@ -207,6 +207,17 @@ export interface StoreDump {
   codes: StoredCode[];
   audit: AuditEvent[];
   cursors: (AgentCursor & { room: string; name: string })[];
+  /**
+   * Everyone who ever posted, with their newest post time. Retention can prune all of a name's
+   * messages while it stays a member (SPEC §7.10), so these are not derivable from `messages`;
+   * absent in a dump that keeps every message (the 1.0 import), where they are.
+   */
+  posters?: PosterRow[];
+  /**
+   * Each room's loop-guard run (RoomSummary.agentRun): retention can prune the operator's last
+   * message, so it is not derivable from `messages`; absent (1.0 import) = derived from them.
+   */
+  agentRuns?: { room: string; agentRun: number }[];
 }
 
 /**

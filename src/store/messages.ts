@@ -4,7 +4,8 @@ import type {
 } from "../relay/types.ts";
 import { openStatus } from "../relay/rooms.ts";
 
-interface MessageRow {
+/** A `messages` row as its columns are named. */
+export interface MessageRow {
   room: string; seq: number; ts: number; from_name: string; to_name: string; text: string;
   expects_reply: string; claimed_by: string | null; reply_to: number | null; thread: number | null;
   lease_until: number | null; lapsed_by: string | null; lapse: string | null;

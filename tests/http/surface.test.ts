@@ -29,9 +29,11 @@ describe("GET / manifest (SPEC §5.1)", () => {
     expect(m.first_steps[3]).toContain("wait=7");
     expect(m.endpoints.map((e: any) => `${e.method} ${e.path}`)).toEqual([
       "GET /health", "GET /whoami", "GET /peers", "POST /messages", "GET /messages?since=<cursor>&wait=<0-7>",
-      "POST /messages/{seq}/claim", "GET /history?limit=50",
+      "POST /messages/ack", "POST /messages/{seq}/claim", "POST /messages/{seq}/claim/renew", "POST /messages/{seq}/claim/release",
+      "GET /messages/{seq}/receipts", "GET /history?limit=50&thread=<seq>",
     ]);
-    expect(m.endpoints.map((e: any) => e.auth)).toEqual([false, true, true, true, true, true, true]);
+    expect(m.endpoints.map((e: any) => e.auth)).toEqual([false, true, true, true, true, true, true, true, true, true, true]);
+    expect(m.response_rule.join(" ")).toContain("reply_to");
     expect(m.endpoints[3].body).toBeDefined();
     for (const key of ["messages", "cursor", "room", "room_closed", "should_exit", "exit_reason", "poll_budget"]) expect(m.endpoints[4].desc).toContain(key);
     expect(Array.isArray(m.response_rule)).toBe(true);
