@@ -38,8 +38,8 @@ export function agentRoutes({ relay, config }: RouteDeps) {
       room: agent.room,
       peers: (await relay.peers(agent)).map((p) => ({ name: p.name, online: p.online, seconds_since_seen: p.secondsSinceSeen, capabilities: p.capabilities })),
     }), { agent: true, ...agentDocs.peers })
-    .post("/messages", async ({ agent, body, headers }) => ({
-      ok: true, message: wireMessage(await relay.post(agent, requiredBody(body), headers["idempotency-key"] ?? null)),
+    .post("/messages", async ({ agent, body, request }) => ({
+      ok: true, message: wireMessage(await relay.post(agent, requiredBody(body), request.headers.get("idempotency-key"))),
     }), { agent: true, ...agentDocs.send })
     .get("/messages", async ({ agent, query, request, server }) => {
       const since = parseIntParam(query.since, "since", 0, 0);
