@@ -160,7 +160,7 @@ for (const store of STORES) test(`${store.name}: every acknowledged post and cla
   dirs.push(tmp);
   const dataDir = join(tmp.path, "data");
   const port = freePort();
-  const env = { ARGYBARGY_RATE_MAX: "0", ARGYBARGY_AUTH_FAIL_MAX: "0", ARGYBARGY_MAX_MESSAGES_PER_ROOM: "0", ...store.env(dataDir) };
+  const env = { ARGYBARGY_RATE_MAX: "0", ARGYBARGY_AUTH_FAIL_MAX: "0", ARGYBARGY_MAX_MESSAGES_PER_ROOM: "0", ARGYBARGY_LOOP_GUARD: "0", ...store.env(dataDir) };
   let server: ServerProcess = await spawnServer({ dataDir, port, env });
   const base = server.url;
   const tally: Tally = { acks: [], wins: [], statuses: new Map(), connectionErrors: 0, lastStatus: 200 };

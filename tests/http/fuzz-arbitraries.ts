@@ -40,7 +40,7 @@ export const anyJson: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
 })).value;
 
 /** The fields the API reads, so generated bodies reach the validators and handlers, not just "unknown field". */
-const FIELDS = ["text", "to", "expects_reply", "room", "sender", "name", "expires", "capabilities", "target", "by", "seq"] as const;
+const FIELDS = ["text", "to", "expects_reply", "room", "sender", "name", "expires", "capabilities", "target", "by", "seq", "reply_to", "ttl_s", "up_to"] as const;
 
 /** A body whose known fields hold any JSON value (plain strings and numbers most often, so some requests succeed). */
 export const fieldBody: fc.Arbitrary<Record<string, unknown>> = fc.record(
@@ -126,4 +126,5 @@ export const headerValue: fc.Arbitrary<string> = fc.oneof(
 export const headerName = fc.constantFrom(
   "x-forwarded-host", "x-forwarded-proto", "cf-connecting-ip", "origin", "host", "accept", "accept-encoding", "cookie",
   "x-admin-token", "authorization", "content-type", "access-control-request-method", "expect", "range", "if-none-match", "x-odd",
+  "idempotency-key", "last-event-id",
 );
