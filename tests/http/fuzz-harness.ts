@@ -19,6 +19,8 @@ export interface FuzzOptions {
   seed: number;
   /** Share of cases sent over a real socket (0..1). */
   socketShare: number;
+  /** fast-check's replay path of a failure (with the same seed): runs just that case. */
+  path?: string;
   /** Called with a line of progress or a summary. */
   log?: (line: string) => void;
 }
@@ -234,6 +236,21 @@ async function healthy(w: World): Promise<void> {
   if (w.t.errors.length) throw new Error(`the server logged an unexpected error: ${String((w.t.errors[0] as Error)?.stack ?? w.t.errors[0])}`);
 }
 
+/** Longest a single case may take; the slowest legitimate ones (1 MB bodies, socket waits) take well under a second. */
+const CASE_DEADLINE_MS = 10_000;
+
+async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: Timer | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the case did not finish within ${ms} ms (a request left hanging)`)), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Runs `runs` generated cases from `seed` and throws (with the seed and the shrunk case) on the
  * first property that fails. A share of cases goes over a real socket to the same app.
@@ -252,17 +269,14 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
     await fc.assert(
       fc.asyncProperty(kind, async (k) => {
         report.cases++;
-        if (k.socket) {
-          report.socketCases++;
-          await runSocketCase(k.c, w, routes, port, report);
-        } else {
-          await runHttpCase(k.c, w, routes, report);
-        }
+        if (k.socket) report.socketCases++;
+        // A case that never finishes is a failure too (a request the server never answers).
+        await withDeadline(k.socket ? runSocketCase(k.c, w, routes, port, report) : runHttpCase(k.c, w, routes, report), CASE_DEADLINE_MS);
         await healthy(w);
         await restore(w);
         if (opts.log && report.cases % 1000 === 0) opts.log(`${report.cases} cases`);
       }),
-      { numRuns: opts.runs, seed: opts.seed },
+      { numRuns: opts.runs, seed: opts.seed, ...(opts.path ? { path: opts.path } : {}) },
     );
   } finally {
     await w.t.app.stop(true);

@@ -113,7 +113,10 @@ async function exchange(port: number, bytes: Buffer): Promise<Buffer> {
     socket: { data: (_s, d) => { chunks.push(Buffer.from(d)); }, close: () => resolve(), end: () => resolve(), error: () => resolve() },
   });
   let sent = 0;
-  while (sent < bytes.length) {
+  let gone = false;
+  void closed.then(() => { gone = true; });
+  // The server may answer and close before taking everything (a 431 for a huge header): stop then.
+  for (const giveUp = Date.now() + ANSWER_MS * 4; sent < bytes.length && !gone && Date.now() < giveUp;) {
     const n = socket.write(bytes.subarray(sent));
     if (n <= 0) await Bun.sleep(1);
     else sent += n;

@@ -15,7 +15,8 @@ test(`${RUNS} generated requests: no 5xx, every error the envelope, nothing half
   try {
     report = await runFuzz({ runs: RUNS, seed: SEED, socketShare: 0.1 });
   } catch (err) {
-    console.error(`fuzz: FAILED with seed ${SEED} (replay: scripts/fuzz --seed ${SEED} --runs ${RUNS})`);
+    const path = /path: "([0-9:]+)"/.exec(String((err as Error).message))?.[1];
+    console.error(`fuzz: FAILED with seed ${SEED} (replay: scripts/fuzz --seed ${SEED} --runs ${RUNS}${path ? ` --path ${path}` : ""})`);
     throw err;
   }
   console.error(`fuzz: ${report.cases} cases (${report.socketCases} over sockets), statuses ${JSON.stringify(report.statuses)}, parser-level rejections ${JSON.stringify(report.parserRejections)}, ${report.unbuildable} unbuildable`);
