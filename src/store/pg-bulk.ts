@@ -1,0 +1,85 @@
+import type { SQL } from "bun";
+import type { StoreDump } from "../relay/types.ts";
+import { encodeText, unpack } from "./pg-messages.ts";
+import { noNul } from "./pg-codes.ts";
+
+/** Rows per insert statement when loading (keeps each statement's parameters small). */
+const CHUNK = 5000;
+
+function chunks<T>(rows: T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < rows.length; i += CHUNK) out.push(rows.slice(i, i + CHUNK));
+  return out;
+}
+
+/** Whole-database moves on PostgreSQL (BulkStore): the migrate verb's target and source. */
+export class PgBulkQueries {
+  constructor(private readonly sql: SQL) {}
+
+  async isEmpty(): Promise<boolean> {
+    const [r] = await this.sql`SELECT (SELECT count(*) FROM messages) + (SELECT count(*) FROM codes) + (SELECT count(*) FROM audit)
+      + (SELECT count(*) FROM room_status) + (SELECT count(*) FROM agent_cursors) AS n`;
+    return Number(r.n) === 0;
+  }
+
+  async dumpAll(): Promise<StoreDump> {
+    return this.sql.begin("isolation level repeatable read read only", async (tx) => {
+      const messages = (await tx`SELECT json_build_array(m.room, m.seq, m.ts, m.from_name, m.to_name, m.text, m.escaped, m.expects_reply, m.claimed_by) AS p
+        FROM messages m ORDER BY m.id`).map((r: any) => unpack(r.p));
+      const statuses = (await tx`SELECT room, status, closed_at, closed_by FROM room_status ORDER BY room COLLATE "C"`).map((r: any) => ({
+        name: r.room, status: r.status, closedAtMs: r.closed_at === null ? null : Number(r.closed_at), closedBy: r.closed_by,
+      }));
+      const codes = (await tx`SELECT * FROM codes ORDER BY id`).map((r: any) => ({
+        name: r.name, room: r.room, capabilities: r.capabilities, createdMs: Number(r.created), expiresMs: r.expires === null ? null : Number(r.expires),
+        stored: r.stored, hashed: r.hashed, masked: r.display, lookup: r.lookup,
+      }));
+      const audit = (await tx`SELECT id, ts, action, actor, room, detail FROM audit ORDER BY id`).map((r: any) => ({
+        id: Number(r.id), tsMs: Number(r.ts), action: r.action, actor: r.actor, room: r.room, detail: r.detail,
+      }));
+      const cursors = (await tx`SELECT * FROM agent_cursors ORDER BY room, name`).map((r: any) => ({
+        room: r.room, name: r.name, deliveredSeq: Number(r.delivered_seq), deliveredMs: r.delivered_at === null ? null : Number(r.delivered_at),
+        readSeq: Number(r.read_seq), readMs: r.read_at === null ? null : Number(r.read_at),
+      }));
+      return { messages, statuses, codes, audit, cursors };
+    });
+  }
+
+  /**
+   * Loads a dump into an empty store in one transaction, then rebuilds what is derived from the
+   * messages: room counters (last seq, count, newest time), posters and the open-question marks.
+   */
+  async loadAll(dump: StoreDump): Promise<void> {
+    await this.sql.begin(async (tx) => {
+      const messages = [...dump.messages].sort((a, b) => a.tsMs - b.tsMs || (a.room < b.room ? -1 : a.room > b.room ? 1 : 0) || a.seq - b.seq);
+      for (const c of chunks(messages)) {
+        const texts = c.map((m) => encodeText(m.text));
+        await tx`INSERT INTO messages (room, seq, ts, from_name, to_name, text, escaped, expects_reply, claimed_by, open_q)
+          SELECT room, seq, ts, f, t, x, e, x_r, nullif(cb0, ''), false FROM unnest(${c.map((m) => m.room)}::text[], ${c.map((m) => m.seq)}::bigint[],
+            ${c.map((m) => m.tsMs)}::bigint[], ${c.map((m) => m.from)}::text[], ${c.map((m) => m.to)}::text[], ${texts.map((t) => t.text)}::text[],
+            ${texts.map((t) => t.escaped)}::boolean[], ${c.map((m) => m.expectsReply)}::text[], ${c.map((m) => m.claimedBy ?? "")}::text[])
+            AS u(room, seq, ts, f, t, x, e, x_r, cb0)`;
+      }
+      await tx`UPDATE messages m SET open_q = true WHERE m.expects_reply <> 'none' AND NOT EXISTS (
+        SELECT 1 FROM messages a WHERE a.room = m.room AND a.seq > m.seq
+          AND (a.from_name = m.expects_reply OR (m.expects_reply = 'anyone' AND a.from_name <> m.from_name)))`;
+      await tx`INSERT INTO rooms (room, last_seq, msg_count, last_ts)
+        SELECT room, max(seq), count(*), max(ts) FROM messages GROUP BY room`;
+      await tx`INSERT INTO posters (room, name, last_ts) SELECT room, from_name, max(ts) FROM messages GROUP BY room, from_name`;
+      for (const s of dump.statuses) {
+        await tx`INSERT INTO room_status (room, status, closed_at, closed_by) VALUES (${s.name}, ${s.status}, ${s.closedAtMs}, ${s.closedBy})`;
+      }
+      for (const c of dump.codes) {
+        await tx`INSERT INTO codes (name, room, capabilities, created, expires, stored, hashed, display, lookup)
+          VALUES (${c.name}, ${c.room}, ${noNul(c.capabilities)}, ${c.createdMs}, ${c.expiresMs}, ${c.stored}, ${c.hashed}, ${c.masked}, ${c.lookup})`;
+      }
+      for (const a of chunks(dump.audit)) {
+        await tx`INSERT INTO audit (ts, action, actor, room, detail) SELECT * FROM unnest(${a.map((e) => e.tsMs)}::bigint[],
+          ${a.map((e) => e.action)}::text[], ${a.map((e) => e.actor)}::text[], ${a.map((e) => e.room)}::text[], ${a.map((e) => noNul(e.detail))}::text[])`;
+      }
+      for (const c of dump.cursors) {
+        await tx`INSERT INTO agent_cursors (room, name, delivered_seq, delivered_at, read_seq, read_at)
+          VALUES (${c.room}, ${c.name}, ${c.deliveredSeq}, ${c.deliveredMs}, ${c.readSeq}, ${c.readMs})`;
+      }
+    });
+  }
+}

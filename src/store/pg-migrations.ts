@@ -1,0 +1,178 @@
+import type { SQL } from "bun";
+import { UnusableDatabaseError } from "./db.ts";
+
+/** What the marker row of an argybargy PostgreSQL schema says; any other value is refused. */
+export const PG_APPLICATION_ID = "argybargy";
+
+/** Advisory lock keys (pg_advisory_xact_lock); arbitrary, fixed, and only ever taken inside a transaction. */
+export const LOCK_MIGRATE = 0x61726779_01;
+export const LOCK_CODES = 0x61726779_02;
+export const LOCK_ROOM_QUOTA = 0x61726779_03;
+
+/** The channel every instance LISTENs on; a notification's payload is the room name. */
+export const NOTIFY_CHANNEL = "argybargy_rooms";
+
+/**
+ * Append-only schema steps for PostgreSQL; step i (0-based) moves the marker row's version
+ * from i to i + 1. Never edit a released step: add a new one (mirroring the SQLite step).
+ */
+export const PG_MIGRATIONS: readonly string[] = [
+  // 1: the SQLite schema's step 1 and 2 in one (the PostgreSQL store starts at 1.1's schema).
+  `
+  CREATE TABLE messages (
+    id bigserial PRIMARY KEY,
+    room text NOT NULL,
+    seq bigint NOT NULL,
+    ts bigint NOT NULL,
+    from_name text NOT NULL,
+    to_name text NOT NULL,
+    -- PostgreSQL text cannot hold U+0000: such a text is stored JSON-encoded with escaped = true.
+    text text NOT NULL,
+    escaped boolean NOT NULL DEFAULT false,
+    expects_reply text NOT NULL,
+    claimed_by text,
+    open_q boolean NOT NULL DEFAULT false
+  );
+  CREATE UNIQUE INDEX messages_room_seq ON messages(room, seq);
+  CREATE INDEX messages_open_by_room ON messages(room, seq) WHERE open_q;
+  CREATE INDEX messages_open_by_ts ON messages(ts, room, seq) WHERE open_q;
+
+  -- The per-room counter row: every write to a room locks it first, so writes to one room
+  -- serialise and commit order equals seq order (SPEC §7.2; a global sequence would not).
+  CREATE TABLE rooms (
+    room text PRIMARY KEY,
+    last_seq bigint NOT NULL,
+    msg_count bigint NOT NULL,
+    last_ts bigint NOT NULL
+  );
+  CREATE TABLE room_status (
+    room text PRIMARY KEY,
+    status text NOT NULL CHECK (status IN ('open', 'closed')),
+    closed_at bigint,
+    closed_by text
+  );
+  CREATE TABLE posters (
+    room text NOT NULL,
+    name text NOT NULL,
+    last_ts bigint NOT NULL,
+    PRIMARY KEY (room, name)
+  );
+  CREATE TABLE codes (
+    id bigserial PRIMARY KEY,
+    name text NOT NULL,
+    room text NOT NULL,
+    capabilities text NOT NULL,
+    created bigint NOT NULL,
+    expires bigint,
+    stored text NOT NULL,
+    hashed boolean NOT NULL,
+    display text NOT NULL,
+    lookup text NOT NULL
+  );
+  CREATE INDEX codes_lookup ON codes(lookup);
+  CREATE INDEX codes_room_name ON codes(room, name);
+  CREATE TABLE audit (
+    id bigserial PRIMARY KEY,
+    ts bigint NOT NULL,
+    action text NOT NULL,
+    actor text NOT NULL,
+    room text NOT NULL,
+    detail text NOT NULL
+  );
+  CREATE TABLE agent_cursors (
+    room text NOT NULL,
+    name text NOT NULL,
+    delivered_seq bigint NOT NULL DEFAULT 0,
+    delivered_at bigint,
+    read_seq bigint NOT NULL DEFAULT 0,
+    read_at bigint,
+    PRIMARY KEY (room, name)
+  );
+
+  -- One batch of posts (group commit) in one statement, so one round trip and one transaction:
+  -- per room (in name order, so two instances never lock rooms in opposite orders) and per post
+  -- in order, exactly SQLite's rules: closed check, room quota, seq from the counter row,
+  -- answered-marks, posters; then retention and the aggregate once, and one NOTIFY per room.
+  CREATE FUNCTION argy_post(p_room text[], p_from text[], p_to text[], p_text text[], p_escaped boolean[],
+      p_expects text[], p_refuse boolean[], p_now bigint[], p_max_rooms bigint[], p_retention bigint)
+    RETURNS TABLE (o_i int, o_seq bigint, o_reason text, o_closed_at bigint, o_closed_by text)
+    LANGUAGE plpgsql AS $fn$
+  DECLARE
+    r text; k int; n bigint; v_last bigint; v_count bigint; v_ts bigint; v_any boolean;
+    v_status text; v_closed_at bigint; v_closed_by text;
+  BEGIN
+    IF EXISTS (SELECT 1 FROM unnest(p_max_rooms) q WHERE q > 0) THEN
+      PERFORM pg_advisory_xact_lock(${0x61726779_03});
+    END IF;
+    FOR r IN SELECT DISTINCT x COLLATE "C" FROM unnest(p_room) x ORDER BY 1 LOOP
+      INSERT INTO rooms AS t (room, last_seq, msg_count, last_ts) VALUES (r, 0, 0, 0)
+        ON CONFLICT (room) DO UPDATE SET room = t.room
+        RETURNING t.last_seq, t.msg_count, t.last_ts INTO v_last, v_count, v_ts;
+      SELECT s.status, s.closed_at, s.closed_by INTO v_status, v_closed_at, v_closed_by FROM room_status s WHERE s.room = r;
+      v_any := false;
+      FOR k IN 1 .. cardinality(p_room) LOOP
+        CONTINUE WHEN p_room[k] <> r;
+        o_i := k - 1; o_seq := NULL; o_reason := NULL; o_closed_at := NULL; o_closed_by := NULL;
+        IF p_refuse[k] AND v_status = 'closed' THEN
+          o_reason := 'room_closed'; o_closed_at := v_closed_at; o_closed_by := v_closed_by;
+          RETURN NEXT; CONTINUE;
+        END IF;
+        IF v_count = 0 AND p_max_rooms[k] > 0 AND (SELECT count(*) FROM rooms WHERE msg_count > 0) >= p_max_rooms[k] THEN
+          o_reason := 'room_quota'; RETURN NEXT; CONTINUE;
+        END IF;
+        v_last := v_last + 1; v_count := v_count + 1; v_ts := p_now[k];
+        INSERT INTO messages (room, seq, ts, from_name, to_name, text, escaped, expects_reply, open_q)
+          VALUES (r, v_last, v_ts, p_from[k], p_to[k], p_text[k], p_escaped[k], p_expects[k], p_expects[k] <> 'none');
+        -- Any later post by the addressed party answers a named question; for anyone, a post by anyone but the asker.
+        UPDATE messages m SET open_q = false WHERE m.room = r AND m.open_q AND m.seq < v_last
+          AND (m.expects_reply = p_from[k] OR (m.expects_reply = 'anyone' AND m.from_name <> p_from[k]));
+        INSERT INTO posters AS pp (room, name, last_ts) VALUES (r, p_from[k], v_ts)
+          ON CONFLICT (room, name) DO UPDATE SET last_ts = excluded.last_ts;
+        o_seq := v_last; RETURN NEXT;
+        v_any := true;
+      END LOOP;
+      IF v_any THEN
+        IF p_retention > 0 AND v_count > p_retention THEN
+          DELETE FROM messages m WHERE m.room = r AND m.seq <= v_last - p_retention;
+          GET DIAGNOSTICS n = ROW_COUNT;
+          v_count := v_count - n;
+        END IF;
+        UPDATE rooms t SET last_seq = v_last, msg_count = v_count, last_ts = v_ts WHERE t.room = r;
+        PERFORM pg_notify('${"argybargy_rooms"}', r);
+      END IF;
+    END LOOP;
+  END
+  $fn$;
+  `,
+];
+
+/**
+ * Checks and migrates the schema `sql` points at (its search_path), in one transaction under an
+ * advisory lock so instances starting together migrate once. Throws UnusableDatabaseError,
+ * leaving the database untouched, for a schema that holds someone else's tables or a newer version.
+ */
+export async function migratePg(sql: SQL, where: string): Promise<void> {
+  await sql.begin(async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(${LOCK_MIGRATE}::bigint)`;
+    const refuse = (why: string) =>
+      new UnusableDatabaseError(`${where} ${why}; point ARGYBARGY_DATABASE_URL at an empty database (or schema) or at argybargy's own.`);
+    const [marker] = await tx`SELECT to_regclass('argybargy_schema') IS NOT NULL AS present`;
+    let version = 0;
+    if (marker.present) {
+      const rows = await tx`SELECT application_id, version FROM argybargy_schema`;
+      if (rows.length !== 1 || rows[0].application_id !== PG_APPLICATION_ID) throw refuse("has an argybargy_schema table that is not argybargy's");
+      version = Number(rows[0].version);
+      if (version > PG_MIGRATIONS.length) throw refuse(`has schema version ${version}, newer than this argybargy understands (${PG_MIGRATIONS.length})`);
+    } else {
+      const [{ n }] = await tx`SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
+        WHERE s.nspname = current_schema() AND c.relkind IN ('r', 'v', 'm', 'S', 'f', 'p')`;
+      if (n > 0) throw refuse(`holds ${n} table(s) or sequence(s) that are not argybargy's`);
+      await tx`CREATE TABLE argybargy_schema (application_id text NOT NULL, version int NOT NULL)`;
+      await tx`INSERT INTO argybargy_schema VALUES (${PG_APPLICATION_ID}, 0)`;
+    }
+    for (let i = version; i < PG_MIGRATIONS.length; i++) {
+      await tx.unsafe(PG_MIGRATIONS[i]!);
+      await tx`UPDATE argybargy_schema SET version = ${i + 1}`;
+    }
+  });
+}

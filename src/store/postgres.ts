@@ -1,0 +1,307 @@
+import { SQL } from "bun";
+import type {
+  AccessCode, AgentCursor, AuditEvent, BulkStore, InsertCodeInput, InsertCodeResult, InsertMessageInput, InsertMessageResult,
+  Message, Participants, PosterRow, RoomSnapshot, RoomStatus, RoomSummary, Store, StoreDump,
+} from "../relay/types.ts";
+import { UnusableDatabaseError } from "./db.ts";
+import { PgBulkQueries } from "./pg-bulk.ts";
+import { PgCodeQueries } from "./pg-codes.ts";
+import { PgCursorQueries } from "./pg-cursors.ts";
+import { PgMessageQueries } from "./pg-messages.ts";
+import { migratePg } from "./pg-migrations.ts";
+
+/** Pool size per instance (the LISTEN connection comes on top); batching keeps few in use. */
+const DEFAULT_POOL = 10;
+
+export interface PgStoreOptions {
+  /** Work in this schema (created when missing) instead of the URL's default; tests use one per test. */
+  schema?: string;
+  max?: number;
+}
+
+/** The URL with its password replaced by `***`, for logs and error messages. */
+export function maskUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(an unparseable database URL)";
+  }
+}
+
+/** True for the URLs that select the PostgreSQL store. */
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(url.trim());
+}
+
+/**
+ * One line naming why PostgreSQL could not be used, never containing the password (the URL is
+ * shown masked; server messages name users and databases, not passwords).
+ */
+export function describePgError(err: unknown, url: string): string {
+  if (err instanceof UnusableDatabaseError) return err.message;
+  const e = err as { code?: string; errno?: string; message?: string };
+  const where = maskUrl(url);
+  if (e.code === "ERR_POSTGRES_CONNECTION_REFUSED") return `cannot reach PostgreSQL at ${where} (connection refused)`;
+  if (e.code === "ERR_POSTGRES_CONNECTION_TIMEOUT") return `cannot reach PostgreSQL at ${where} (timed out)`;
+  const msg = (e.message ?? String(err)).replace(/\s+/g, " ").trim();
+  const safe = (() => {
+    try {
+      const pw = decodeURIComponent(new URL(url).password);
+      return pw ? msg.replaceAll(pw, "***") : msg;
+    } catch {
+      return msg;
+    }
+  })();
+  return `cannot use PostgreSQL at ${where}: ${safe}${e.errno ? ` (SQLSTATE ${e.errno})` : ""}`;
+}
+
+type Pending = { input: InsertMessageInput; resolve: (r: InsertMessageResult) => void; reject: (e: unknown) => void };
+
+/**
+ * The Store on PostgreSQL through Bun's built-in client, for several instances on one database.
+ * Posts are group-committed: everything queued while one batch is in flight goes in the next
+ * single statement. Nothing is cached: another instance may change anything at any time.
+ * Every write that other instances must see at once NOTIFYs its room in its own transaction.
+ */
+export class PgStore implements Store, BulkStore {
+  readonly sql: SQL;
+  /** Settles when the schema is checked and migrated; every query waits for it. */
+  readonly ready: Promise<void>;
+  private readonly messages: PgMessageQueries;
+  private readonly codes: PgCodeQueries;
+  private readonly cursors: PgCursorQueries;
+  private readonly bulk: PgBulkQueries;
+  private pending: Pending[] = [];
+  private flushing = false;
+  private ownNotify: (room: string) => void = () => {};
+
+  /**
+   * Opens a pool and starts the schema check at once (queries wait for it); `open` is the
+   * variant that waits and fails with a one-line reason.
+   */
+  constructor(readonly url: string, options: PgStoreOptions = {}) {
+    const schema = options.schema;
+    const sql = new SQL({
+      url, max: options.max ?? DEFAULT_POOL, idleTimeout: 30, connectionTimeout: 10,
+      ...(schema ? { connection: { search_path: schema } } : {}),
+    });
+    this.sql = sql;
+    this.messages = new PgMessageQueries(this.sql);
+    this.codes = new PgCodeQueries(this.sql);
+    this.cursors = new PgCursorQueries(this.sql);
+    this.bulk = new PgBulkQueries(this.sql);
+    this.ready = (async () => {
+      if (schema) await sql`CREATE SCHEMA IF NOT EXISTS ${sql(schema)}`;
+      await migratePg(sql, schema ? `${maskUrl(url)} (schema ${schema})` : maskUrl(url));
+    })();
+    this.ready.catch(() => {});
+  }
+
+  /** Connects, checks and migrates; throws an Error whose message is one line without the password. */
+  static async open(url: string, options: PgStoreOptions = {}): Promise<PgStore> {
+    const store = new PgStore(url, options);
+    try {
+      await store.ready;
+    } catch (err) {
+      await store.sql.close().catch(() => {});
+      throw new Error(describePgError(err, url));
+    }
+    return store;
+  }
+
+  /** Tells the bus which rooms this instance is about to NOTIFY, so it can tell its own echoes from remote changes. */
+  onOwnNotify(hook: (room: string) => void): void {
+    this.ownNotify = hook;
+  }
+
+  /** True when the database answers a trivial query within `timeoutMs` (for /health). */
+  async ping(timeoutMs = 2000): Promise<boolean> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs)));
+    const probe = (async () => {
+      try {
+        await this.ready;
+        await this.sql`SELECT 1`;
+        return true;
+      } catch {
+        return false;
+      }
+    })();
+    const ok = await Promise.race([probe, timeout]);
+    clearTimeout(timer);
+    return ok;
+  }
+
+  /** Queues the post for the next group commit; resolves after its batch is committed. */
+  insertMessage(input: InsertMessageInput): Promise<InsertMessageResult> {
+    const { promise, resolve, reject } = Promise.withResolvers<InsertMessageResult>();
+    this.pending.push({ input, resolve, reject });
+    if (!this.flushing && this.pending.length === 1) setImmediate(() => void this.flushPosts());
+    return promise;
+  }
+
+  /**
+   * Group commit: one batch in flight at a time; posts that arrive meanwhile form the next
+   * batch. Under load N posts cost one statement and one commit; alone, a post waits one turn.
+   */
+  private async flushPosts(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.pending.length) {
+        const batch = this.pending;
+        this.pending = [];
+        const rooms = new Set(batch.map((p) => p.input.room));
+        for (const room of rooms) this.ownNotify(room);
+        try {
+          await this.ready;
+          const results = await this.messages.insertMessages(batch.map((p) => p.input));
+          results.forEach((r, i) => batch[i]!.resolve(r));
+        } catch (err) {
+          for (const p of batch) p.reject(err);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  async readSince(room: string, since: number, viewer: string): Promise<RoomSnapshot> {
+    await this.ready;
+    return this.messages.readSince(room, since, viewer);
+  }
+  async readTail(room: string, limit: number): Promise<RoomSnapshot> {
+    await this.ready;
+    return this.messages.readTail(room, limit);
+  }
+  async history(room: string, viewer: string, limit: number): Promise<Message[]> {
+    await this.ready;
+    return this.messages.history(room, viewer, limit);
+  }
+  async getMessage(room: string, seq: number): Promise<Message | null> {
+    await this.ready;
+    return this.messages.getMessage(room, seq);
+  }
+  async claimMessage(room: string, seq: number, name: string): Promise<string | null> {
+    await this.ready;
+    return this.messages.claimMessage(room, seq, name, () => this.ownNotify(room));
+  }
+  async getRoomStatus(room: string): Promise<RoomStatus> {
+    await this.ready;
+    return this.messages.getRoomStatus(room);
+  }
+  async setRoomStatus(status: RoomStatus): Promise<void> {
+    await this.ready;
+    this.ownNotify(status.name);
+    await this.messages.setRoomStatus(status);
+  }
+  async listRoomStatuses(): Promise<RoomStatus[]> {
+    await this.ready;
+    return this.messages.listRoomStatuses();
+  }
+  async listRoomSummaries(): Promise<RoomSummary[]> {
+    await this.ready;
+    return this.messages.listRoomSummaries();
+  }
+  async participants(room: string, nowMs: number): Promise<Participants> {
+    await this.ready;
+    const [posters, holders] = await Promise.all([this.messages.roomPosters(room), this.codes.codeHolders(room, nowMs)]);
+    return { posters: new Set(posters), codeHolders: new Set(holders) };
+  }
+  async listPosters(): Promise<PosterRow[]> {
+    await this.ready;
+    return this.messages.listPosters();
+  }
+  async adminMessages(room: string | null, before: number | null, limit: number): Promise<Message[]> {
+    await this.ready;
+    return this.messages.adminMessages(room, before, limit);
+  }
+  async waiting(limit: number): Promise<Message[]> {
+    await this.ready;
+    return this.messages.waiting(limit);
+  }
+  async countMessages(): Promise<number> {
+    await this.ready;
+    return this.messages.countMessages();
+  }
+  async insertCode(input: InsertCodeInput): Promise<InsertCodeResult> {
+    await this.ready;
+    return this.codes.insertCode(input);
+  }
+  async findCode(presentedHash: string): Promise<AccessCode | null> {
+    await this.ready;
+    return this.codes.findCode(presentedHash);
+  }
+  async listCodes(): Promise<AccessCode[]> {
+    await this.ready;
+    return this.codes.listCodes();
+  }
+  async countCodes(): Promise<number> {
+    await this.ready;
+    return this.codes.countCodes();
+  }
+  async deleteCodes(target: string, targetHash: string, room: string | null) {
+    await this.ready;
+    return this.codes.deleteCodes(target, targetHash, room);
+  }
+  async hashPlaintextCodes(): Promise<number> {
+    await this.ready;
+    return this.codes.hashPlaintextCodes();
+  }
+  async purgeExpiredCodes(cutoffMs: number): Promise<number> {
+    await this.ready;
+    return this.codes.purgeExpiredCodes(cutoffMs);
+  }
+  async getCursor(room: string, name: string): Promise<AgentCursor> {
+    await this.ready;
+    return this.cursors.get(room, name);
+  }
+  async moveDelivered(room: string, name: string, from: number, to: number, nowMs: number): Promise<boolean> {
+    await this.ready;
+    return this.cursors.moveDelivered(room, name, from, to, nowMs);
+  }
+  async raiseRead(room: string, name: string, seq: number, nowMs: number): Promise<void> {
+    await this.ready;
+    await this.cursors.raiseRead(room, name, seq, nowMs);
+  }
+  async listCursors(room: string): Promise<(AgentCursor & { name: string })[]> {
+    await this.ready;
+    return this.cursors.list(room);
+  }
+  async insertAudit(event: AuditEvent, maxAudit: number): Promise<number> {
+    await this.ready;
+    return this.codes.insertAudit(event, maxAudit);
+  }
+  async updateAuditDetail(id: number, detail: string): Promise<void> {
+    await this.ready;
+    await this.codes.updateAuditDetail(id, detail);
+  }
+  async listAudit(limit: number): Promise<AuditEvent[]> {
+    await this.ready;
+    return this.codes.listAudit(limit);
+  }
+  async isEmpty(): Promise<boolean> {
+    await this.ready;
+    return this.bulk.isEmpty();
+  }
+  async dumpAll(): Promise<StoreDump> {
+    await this.ready;
+    return this.bulk.dumpAll();
+  }
+  async loadAll(dump: StoreDump): Promise<void> {
+    await this.ready;
+    if (!(await this.bulk.isEmpty())) throw new UnusableDatabaseError("the target database is not empty; migrate only into an empty one");
+    await this.bulk.loadAll(dump);
+  }
+  /** Writes what is queued, then closes the pool. */
+  async close(): Promise<void> {
+    while (this.pending.length || this.flushing) {
+      if (!this.flushing) await this.flushPosts();
+      else await new Promise((r) => setTimeout(r, 5));
+    }
+    await this.ready.catch(() => {});
+    await this.sql.close({ timeout: 5 });
+  }
+}
