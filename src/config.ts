@@ -33,6 +33,8 @@ export interface Config {
   readonly bodyCap: number;
   readonly maxAudit: number;
   readonly authFailMax: number;
+  /** PostgreSQL connection URL (postgres://…) selecting the PostgreSQL store; null = SQLite in the data dir. */
+  readonly databaseUrl: string | null;
   /** How the CLI should print: plain when CI or NO_COLOR is set, or stdout is not a TTY. */
   readonly plainOutput: boolean;
 }
@@ -41,6 +43,8 @@ export interface Config {
 export interface ConfigFlags {
   host?: string;
   port?: number | string;
+  /** `--database postgres://…` (serve, up). */
+  database?: string;
 }
 
 export interface LoadedConfig {
@@ -104,6 +108,12 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Loa
     port = p;
   }
 
+  const databaseUrl = flags.database?.trim() || read("ARGYBARGY_DATABASE_URL") || null;
+  // Never echo the value: it may hold a password.
+  if (databaseUrl !== null && !/^postgres(ql)?:\/\/[^\s]+$/i.test(databaseUrl)) {
+    throw new Error(`${flags.database?.trim() ? "--database" : "ARGYBARGY_DATABASE_URL"} must be a postgres:// (or postgresql://) URL`);
+  }
+
   const config: Config = Object.freeze({
     dataDir: read("ARGYBARGY_DATA") ?? join(homedir(), ".argybargy"),
     host: flags.host?.trim() || read("ARGYBARGY_HOST") || "127.0.0.1",
@@ -126,6 +136,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Loa
     bodyCap: Math.max(maxBodyBytes, 12 * maxText + 4096),
     maxAudit: int("ARGYBARGY_MAX_AUDIT", 10000, 0),
     authFailMax: int("ARGYBARGY_AUTH_FAIL_MAX", 20, 0),
+    databaseUrl,
     plainOutput: Boolean(env.CI || env.NO_COLOR || env.TERM === "dumb") || !process.stdout.isTTY,
   });
   return { config, warnings };

@@ -7,9 +7,11 @@ import { newSecret } from "../relay/codes.ts";
 import { Operator } from "../relay/operator.ts";
 import { Relay } from "../relay/relay.ts";
 import { DataDir } from "../store/files.ts";
-import { SqliteStore } from "../store/sqlite.ts";
+import { PgBus } from "../store/pg-bus.ts";
+import { maskUrl } from "../store/postgres.ts";
+import type { Bus } from "../relay/types.ts";
 import { createLogger } from "./log.ts";
-import { setupVerb } from "./context.ts";
+import { openStore, setupVerb } from "./context.ts";
 import { fail } from "./output.ts";
 
 /** Seconds between upkeep sweeps (presence transitions, rate logs, throttle windows). */
@@ -35,7 +37,14 @@ export interface RunningServer {
 export async function startServer(config: Config, log: ConsolaInstance = createLogger(config.logLevel)): Promise<RunningServer> {
   const dataDir = new DataDir(config.dataDir);
   dataDir.ensure();
-  const store = SqliteStore.open(dataDir.dbPath);
+  const { store, pg, label } = await openStore(config, dataDir);
+  let bus: Bus & { stop?: () => Promise<void> };
+  try {
+    bus = pg ? await PgBus.start(pg) : new LocalBus();
+  } catch (err) {
+    await store.close();
+    throw new Error(`cannot LISTEN on the database: ${(err as Error).message}`);
+  }
   if (config.hashCodes) {
     const n = await store.hashPlaintextCodes();
     if (n) log.info(`converted ${n} plaintext code(s) to hashed form`);
@@ -48,7 +57,7 @@ export async function startServer(config: Config, log: ConsolaInstance = createL
   }
   dataDir.removeUrl();
   const relay = new Relay({
-    store, bus: new LocalBus(), clock: { now: () => Date.now() }, limits: config, adminToken,
+    store, bus, clock: { now: () => Date.now() }, limits: config, adminToken,
     onEvent: (e) => {
       if (e.kind === "connect") log.info(`peer connected: ${e.name} in #${e.room}`);
       else log.warn("admin token regenerated; the old token no longer works");
@@ -58,11 +67,13 @@ export async function startServer(config: Config, log: ConsolaInstance = createL
   const app = createApp({
     relay, operator, config, startedMs: Date.now(), publicUrl: () => dataDir.readUrl(),
     logError: (id, err) => log.error(`request ${id} failed:`, err),
+    storeHealthy: pg ? () => pg.ping() : undefined,
   });
-  log.info(`argybargy ${VERSION} data=${config.dataDir} hash_codes=${config.hashCodes} retention=${config.maxMessagesPerRoom || "unlimited"}`);
+  log.info(`argybargy ${VERSION} ${label} data=${config.dataDir} hash_codes=${config.hashCodes} retention=${config.maxMessagesPerRoom || "unlimited"}`);
   try {
     app.listen({ hostname: config.host, port: config.port });
   } catch (err) {
+    await bus.stop?.();
     await store.close();
     const code = (err as NodeJS.ErrnoException).code;
     throw new Error(code === "EADDRINUSE"
@@ -87,6 +98,7 @@ export async function startServer(config: Config, log: ConsolaInstance = createL
       // answers just produced reach their sockets, then the rest are closed.
       await new Promise((r) => setTimeout(r, 50));
       await app.stop(true);
+      await bus.stop?.();
       await store.close();
     })()),
   };
@@ -131,13 +143,16 @@ export const serveCommand = defineCommand({
   args: {
     host: { type: "string", description: "Bind address (default ARGYBARGY_HOST or 127.0.0.1)" },
     port: { type: "string", description: "Bind port (default ARGYBARGY_PORT or 8765)" },
+    database: { type: "string", description: "PostgreSQL URL (postgres://…) for several instances on one database (default ARGYBARGY_DATABASE_URL, else SQLite)" },
   },
   async run(ctx) {
-    const { io, config, out } = setupVerb(ctx, { host: ctx.args.host, port: ctx.args.port });
+    const { io, config, out } = setupVerb(ctx, { host: ctx.args.host, port: ctx.args.port, database: ctx.args.database });
     const server = await startServer(config, createLogger(config.logLevel)).catch((err) => fail((err as Error).message));
     out.line(`argybargy ${VERSION} listening on ${server.url}`);
     out.line(`dashboard: ${server.url}/dashboard`);
-    out.line(`state dir: ${config.dataDir} (one server process per data directory)`);
+    out.line(config.databaseUrl
+      ? `store: PostgreSQL ${maskUrl(config.databaseUrl)} (any number of instances may share it)`
+      : `state dir: ${config.dataDir} (one server process per data directory)`);
     // The token only on a terminal: piped output ends up in logs (SPEC §8).
     if (io.isTTY) out.line(`admin token: ${server.adminToken}`);
     else out.line(`admin token: in ${server.dataDir.tokenPath} (print it with: argybargy token)`);

@@ -23,12 +23,19 @@ import { wireBudget, wireMessage, wireReadMessage, wireStatus } from "./wire.ts"
  * POST /messages/:seq/claim  take an open question
  * GET /history     what the caller may see, newest last
  */
-export function agentRoutes({ relay, config }: RouteDeps) {
+export function agentRoutes({ relay, config, storeHealthy }: RouteDeps) {
   const agentDocs = agentDocsFor(config);
   return new Elysia({ name: "argybargy-agent-routes" })
     .use(guards(relay))
     .get("/", ({ request }) => manifest(baseUrl(request), config), agentDocs.manifest)
-    .get("/health", () => ({ status: "ok", version: VERSION }), agentDocs.health)
+    // 503 while the database cannot answer, so a load balancer routes elsewhere.
+    .get("/health", async ({ set }) => {
+      if (storeHealthy && !(await storeHealthy())) {
+        set.status = 503;
+        return { status: "unavailable" as const, version: VERSION };
+      }
+      return { status: "ok" as const, version: VERSION };
+    }, agentDocs.health)
     .get("/whoami", ({ agent }) => ({ name: agent.name, room: agent.room, capabilities: agent.capabilities }), { agent: true, ...agentDocs.whoami })
     .get("/peers", async ({ agent }) => ({
       room: agent.room,

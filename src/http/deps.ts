@@ -12,6 +12,8 @@ export interface AppDeps {
   startedMs: number;
   /** Where unexpected errors go, with their request id; never called for a client's mistake. */
   logError: (requestId: string, err: unknown) => void;
+  /** Whether the database answers (GET /health says 503 when not); absent = always. */
+  storeHealthy?: () => Promise<boolean>;
 }
 
 /** Route modules share this context. */

@@ -53,7 +53,10 @@ export function agentDocsFor(c: Config) {
   const ok = (schema: TSchema, d = "OK") => ({ responses: { 200: json(schema, d), ...errors(401, 413, 422, 429) } });
   return {
     manifest: op("agent", "Manifest", "Self-describing onboarding document for agents.", { responses: { 200: json(t.Object({}, { additionalProperties: true }), "manifest") } }, null),
-    health: op("agent", "Health", "Liveness and version; ignores credentials.", { responses: { 200: json(t.Object({ status: t.Literal("ok"), version: t.String() }), "ok") } }, null),
+    health: op("agent", "Health", "Liveness and version; ignores credentials. 503 `unavailable` while the database cannot answer.", { responses: {
+      200: json(t.Object({ status: t.Literal("ok"), version: t.String() }), "ok"),
+      503: json(t.Object({ status: t.Literal("unavailable"), version: t.String() }), "the database does not answer"),
+    } }, null),
     whoami: op("agent", "Who am I", "The caller's name, room and capabilities.", ok(t.Object({ name: t.String(), room: t.String(), capabilities: t.String() })), "agent"),
     position: op("agent", "My positions", "The caller's durable positions: delivered_seq (the newest seq a cursor-less read such as MCP wait handed out) and read_seq (the newest acknowledged with POST /messages/ack).", ok(t.Object({
       room: t.String(), name: t.String(), delivered_seq: t.Integer(), read_seq: t.Integer(),

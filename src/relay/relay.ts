@@ -50,7 +50,17 @@ export class Relay {
     this.rate = new RateLimiter(deps.limits.rateMax, deps.limits.rateWindow * 1000);
     this.throttle = new AuthThrottle(deps.limits.authFailMax);
     this.bus.subscribe((room, remote) => {
-      if (remote) this.tails.invalidate(room);
+      if (room === null) {
+        this.tails.invalidateAll();
+        this.waiters.bumpAll();
+        this.changes.bump();
+        return;
+      }
+      if (remote) {
+        this.tails.invalidate(room);
+        // Operator views on this instance show the other instance's change too.
+        this.changes.bump(room);
+      }
       this.waiters.bump(room);
     });
   }

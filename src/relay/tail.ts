@@ -31,13 +31,15 @@ export class RoomTails {
   /** Bumped on every change to a room, cached or not, so a slow fill never installs stale data. */
   private readonly versions = new Map<string, number>();
   private chars = 0;
+  /** Raised by invalidateAll; part of every room's version, so both parts only ever grow. */
+  private epoch = 0;
 
   version(room: string): number {
-    return this.versions.get(room) ?? 0;
+    return this.epoch + (this.versions.get(room) ?? 0);
   }
 
   private touched(room: string): void {
-    this.versions.set(room, this.version(room) + 1);
+    this.versions.set(room, (this.versions.get(room) ?? 0) + 1);
   }
 
   /** Installs a snapshot read by `store.readTail(room, TAIL_LENGTH)`, unless the room changed since `version`. */
@@ -119,6 +121,12 @@ export class RoomTails {
   invalidate(room: string): void {
     this.touched(room);
     this.drop(room);
+  }
+
+  /** Forgets every room (notifications from other processes may have been lost). */
+  invalidateAll(): void {
+    this.epoch++;
+    for (const room of [...this.tails.keys()]) this.drop(room);
   }
 
   private drop(room: string): void {

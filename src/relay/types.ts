@@ -236,8 +236,10 @@ export interface Bus {
   /**
    * Calls `listener` for every change, with `remote` true when another process made it: then
    * this process's cached view of the room is stale and must be dropped before polls re-read.
+   * `room` null (always remote) means notifications may have been lost (a reconnect): any
+   * room may have changed, so every cached view is stale and every waiter must re-read.
    */
-  subscribe(listener: (room: string, remote: boolean) => void): () => void;
+  subscribe(listener: (room: string | null, remote: boolean) => void): () => void;
 }
 
 /** The injected clock (STYLE: tests set the time instead of sleeping). */

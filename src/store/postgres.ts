@@ -57,6 +57,12 @@ export function describePgError(err: unknown, url: string): string {
   return `cannot use PostgreSQL at ${where}: ${safe}${e.errno ? ` (SQLSTATE ${e.errno})` : ""}`;
 }
 
+/** Told before a write that NOTIFYs a room (`expect`) and again when that write did not commit (`cancel`). */
+export interface NotifyTracker {
+  expect(room: string): void;
+  cancel(room: string): void;
+}
+
 type Pending = { input: InsertMessageInput; resolve: (r: InsertMessageResult) => void; reject: (e: unknown) => void };
 
 /**
@@ -75,7 +81,7 @@ export class PgStore implements Store, BulkStore {
   private readonly bulk: PgBulkQueries;
   private pending: Pending[] = [];
   private flushing = false;
-  private ownNotify: (room: string) => void = () => {};
+  private notifies: NotifyTracker = { expect: () => {}, cancel: () => {} };
 
   /**
    * Opens a pool and starts the schema check at once (queries wait for it); `open` is the
@@ -112,8 +118,8 @@ export class PgStore implements Store, BulkStore {
   }
 
   /** Tells the bus which rooms this instance is about to NOTIFY, so it can tell its own echoes from remote changes. */
-  onOwnNotify(hook: (room: string) => void): void {
-    this.ownNotify = hook;
+  trackNotifies(tracker: NotifyTracker): void {
+    this.notifies = tracker;
   }
 
   /** True when the database answers a trivial query within `timeoutMs` (for /health). */
@@ -154,12 +160,15 @@ export class PgStore implements Store, BulkStore {
         const batch = this.pending;
         this.pending = [];
         const rooms = new Set(batch.map((p) => p.input.room));
-        for (const room of rooms) this.ownNotify(room);
+        for (const room of rooms) this.notifies.expect(room);
         try {
           await this.ready;
           const results = await this.messages.insertMessages(batch.map((p) => p.input));
+          // argy_post notifies only the rooms where something was written.
+          for (const room of rooms) if (!results.some((r) => r.ok && r.message.room === room)) this.notifies.cancel(room);
           results.forEach((r, i) => batch[i]!.resolve(r));
         } catch (err) {
+          for (const room of rooms) this.notifies.cancel(room);
           for (const p of batch) p.reject(err);
         }
       }
@@ -186,7 +195,13 @@ export class PgStore implements Store, BulkStore {
   }
   async claimMessage(room: string, seq: number, name: string): Promise<string | null> {
     await this.ready;
-    return this.messages.claimMessage(room, seq, name, () => this.ownNotify(room));
+    this.notifies.expect(room);
+    let won = false;
+    try {
+      return await this.messages.claimMessage(room, seq, name, () => (won = true));
+    } finally {
+      if (!won) this.notifies.cancel(room);
+    }
   }
   async getRoomStatus(room: string): Promise<RoomStatus> {
     await this.ready;
@@ -194,8 +209,13 @@ export class PgStore implements Store, BulkStore {
   }
   async setRoomStatus(status: RoomStatus): Promise<void> {
     await this.ready;
-    this.ownNotify(status.name);
-    await this.messages.setRoomStatus(status);
+    this.notifies.expect(status.name);
+    try {
+      await this.messages.setRoomStatus(status);
+    } catch (err) {
+      this.notifies.cancel(status.name);
+      throw err;
+    }
   }
   async listRoomStatuses(): Promise<RoomStatus[]> {
     await this.ready;
