@@ -6,7 +6,10 @@ import { createApp } from "../src/http/app.ts";
 import { LocalBus } from "../src/relay/bus.ts";
 import { Operator } from "../src/relay/operator.ts";
 import { Relay } from "../src/relay/relay.ts";
+import type { Store } from "../src/relay/types.ts";
+import { PgStore } from "../src/store/postgres.ts";
 import { SqliteStore } from "../src/store/sqlite.ts";
+import { freshSchema, testDatabaseUrlSync } from "./pg-cluster.ts";
 
 /** Real time plus an offset that tests move forward instead of sleeping. */
 export class TestClock {
@@ -25,17 +28,39 @@ export function tempDir(prefix = "argy-test-"): { path: string; cleanup: () => v
   return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-/** The default Config with ARGYBARGY_* overrides given as environment strings. */
+/**
+ * Which store the relay-level helpers use: "postgres" when ARGYBARGY_TEST_STORE=postgres
+ * (scripts/test runs tests/http a second time so), else "sqlite".
+ */
+export const TEST_STORE: "sqlite" | "postgres" = process.env.ARGYBARGY_TEST_STORE === "postgres" ? "postgres" : "sqlite";
+
+/** A database URL whose `?schema=` no other test uses (PostgreSQL runs only). */
+export function freshDatabaseUrl(): string {
+  const u = new URL(testDatabaseUrlSync());
+  u.searchParams.set("schema", freshSchema());
+  return u.toString();
+}
+
+/** A fresh, empty store of the kind TEST_STORE names (PostgreSQL: its own schema, migrated on first use). */
+export function newTestStore(): Store {
+  return TEST_STORE === "postgres" ? new PgStore(freshDatabaseUrl(), { max: 3, idleSeconds: 2 }) : SqliteStore.open(":memory:");
+}
+
+/**
+ * The default Config with ARGYBARGY_* overrides given as environment strings. In PostgreSQL
+ * runs it points servers started from it at a fresh schema, unless the test sets a database.
+ */
 export function testConfig(env: Record<string, string> = {}, dataDir = "/nonexistent-test-data"): Config {
-  return loadConfig({}, { ARGYBARGY_DATA: dataDir, ...env }).config;
+  const db = TEST_STORE === "postgres" && env.ARGYBARGY_DATABASE_URL === undefined ? { ARGYBARGY_DATABASE_URL: freshDatabaseUrl() } : {};
+  return loadConfig({}, { ARGYBARGY_DATA: dataDir, ...db, ...env }).config;
 }
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
 
-/** A Relay and Operator on a fresh in-memory database (the real SqliteStore, no mocks). */
+/** A Relay and Operator on a fresh database (the real store of TEST_STORE, no mocks). */
 export function newTestRelay(env: Record<string, string> = {}) {
   const config = testConfig(env);
-  const store = SqliteStore.open(":memory:");
+  const store = newTestStore();
   const clock = new TestClock();
   const relay = new Relay({ store, bus: new LocalBus(), clock, limits: config, adminToken: ADMIN_TOKEN });
   let savedToken: string | null = null;

@@ -17,6 +17,21 @@ export interface PgStoreOptions {
   /** Work in this schema (created when missing) instead of the URL's default; tests use one per test. */
   schema?: string;
   max?: number;
+  /** Seconds before an idle pooled connection is closed (default 30). */
+  idleSeconds?: number;
+}
+
+/** `?schema=NAME` in the URL puts argybargy's tables in that schema (several relays, one database). */
+export function splitSchema(url: string): { url: string; schema: string | undefined } {
+  try {
+    const u = new URL(url);
+    const schema = u.searchParams.get("schema") ?? undefined;
+    if (schema === undefined) return { url, schema };
+    u.searchParams.delete("schema");
+    return { url: u.toString(), schema };
+  } catch {
+    return { url, schema: undefined };
+  }
 }
 
 /** The URL with its password replaced by `***`, for logs and error messages. */
@@ -88,9 +103,10 @@ export class PgStore implements Store, BulkStore {
    * variant that waits and fails with a one-line reason.
    */
   constructor(readonly url: string, options: PgStoreOptions = {}) {
-    const schema = options.schema;
+    const { url: plain, schema: fromUrl } = splitSchema(url);
+    const schema = options.schema ?? fromUrl;
     const sql = new SQL({
-      url, max: options.max ?? DEFAULT_POOL, idleTimeout: 30, connectionTimeout: 10,
+      url: plain, max: options.max ?? DEFAULT_POOL, idleTimeout: options.idleSeconds ?? 30, connectionTimeout: 10,
       ...(schema ? { connection: { search_path: schema } } : {}),
     });
     this.sql = sql;
