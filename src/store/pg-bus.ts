@@ -1,5 +1,4 @@
 import type { Bus } from "../relay/types.ts";
-import { NOTIFY_CHANNEL } from "./pg-migrations.ts";
 import type { PgStore } from "./postgres.ts";
 
 /** How long an expected echo of our own NOTIFY is waited for before it counts as lost. */
@@ -29,7 +28,7 @@ export class PgBus implements Bus {
   static async start(store: PgStore): Promise<PgBus> {
     const bus = new PgBus(store);
     const { promise, resolve } = Promise.withResolvers<void>();
-    bus.subscription = await store.sql.listen(NOTIFY_CHANNEL, (room) => bus.received(room), () => {
+    bus.subscription = await store.sql.listen(await store.channel(), (room) => bus.received(room), () => {
       bus.relisten();
       resolve();
     });

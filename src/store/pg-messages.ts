@@ -112,7 +112,7 @@ export class PgMessageQueries {
    */
   async claimMessage(room: string, seq: number, name: string, notify: () => void): Promise<string | null> {
     const won = await this.sql`WITH c AS (UPDATE messages SET claimed_by = ${name} WHERE room = ${room} AND seq = ${seq}
-      AND claimed_by IS NULL RETURNING claimed_by) SELECT c.claimed_by, pg_notify('argybargy_rooms', ${room}) FROM c`;
+      AND claimed_by IS NULL RETURNING claimed_by) SELECT c.claimed_by, pg_notify(argy_channel(), ${room}) FROM c`;
     if (won.length) {
       notify();
       return won[0].claimed_by;
@@ -136,7 +136,7 @@ export class PgMessageQueries {
         ON CONFLICT (room) DO UPDATE SET room = t.room`;
       await tx`INSERT INTO room_status (room, status, closed_at, closed_by) VALUES (${s.name}, ${s.status}, ${s.closedAtMs}, ${s.closedBy})
         ON CONFLICT (room) DO UPDATE SET status = excluded.status, closed_at = excluded.closed_at, closed_by = excluded.closed_by`;
-      await tx`SELECT pg_notify('argybargy_rooms', ${s.name})`;
+      await tx`SELECT pg_notify(argy_channel(), ${s.name})`;
     });
   }
 

@@ -9,8 +9,6 @@ export const LOCK_MIGRATE = 0x61726779_01;
 export const LOCK_CODES = 0x61726779_02;
 export const LOCK_ROOM_QUOTA = 0x61726779_03;
 
-/** The channel every instance LISTENs on; a notification's payload is the room name. */
-export const NOTIFY_CHANNEL = "argybargy_rooms";
 
 /**
  * Append-only schema steps for PostgreSQL; step i (0-based) moves the marker row's version
@@ -89,6 +87,12 @@ export const PG_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (room, name)
   );
 
+  -- The channel every instance of this schema LISTENs on (payload: a room name). Per schema,
+  -- so relays sharing one database in different schemas never wake each other.
+  CREATE FUNCTION argy_channel() RETURNS text LANGUAGE sql STABLE AS $ch$
+    SELECT 'argybargy_' || left(md5(current_schema()), 16)
+  $ch$;
+
   -- One batch of posts (group commit) in one statement, so one round trip and one transaction:
   -- per room (in name order, so two instances never lock rooms in opposite orders) and per post
   -- in order, exactly SQLite's rules: closed check, room quota, seq from the counter row,
@@ -102,7 +106,7 @@ export const PG_MIGRATIONS: readonly string[] = [
     v_status text; v_closed_at bigint; v_closed_by text;
   BEGIN
     IF EXISTS (SELECT 1 FROM unnest(p_max_rooms) q WHERE q > 0) THEN
-      PERFORM pg_advisory_xact_lock(${0x61726779_03});
+      PERFORM pg_advisory_xact_lock(${LOCK_ROOM_QUOTA});
     END IF;
     FOR r IN SELECT DISTINCT x COLLATE "C" FROM unnest(p_room) x ORDER BY 1 LOOP
       INSERT INTO rooms AS t (room, last_seq, msg_count, last_ts) VALUES (r, 0, 0, 0)
@@ -138,7 +142,7 @@ export const PG_MIGRATIONS: readonly string[] = [
           v_count := v_count - n;
         END IF;
         UPDATE rooms t SET last_seq = v_last, msg_count = v_count, last_ts = v_ts WHERE t.room = r;
-        PERFORM pg_notify('${"argybargy_rooms"}', r);
+        PERFORM pg_notify(argy_channel(), r);
       END IF;
     END LOOP;
   END

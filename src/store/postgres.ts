@@ -138,6 +138,12 @@ export class PgStore implements Store, BulkStore {
     this.notifies = tracker;
   }
 
+  /** The LISTEN/NOTIFY channel of this store's schema. */
+  async channel(): Promise<string> {
+    await this.ready;
+    return (await this.sql`SELECT argy_channel() AS ch`)[0].ch;
+  }
+
   /** True when the database answers a trivial query within `timeoutMs` (for /health). */
   async ping(timeoutMs = 2000): Promise<boolean> {
     let timer: ReturnType<typeof setTimeout> | undefined;
