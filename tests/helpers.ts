@@ -7,6 +7,7 @@ import { LocalBus } from "../src/relay/bus.ts";
 import { Operator } from "../src/relay/operator.ts";
 import { Relay } from "../src/relay/relay.ts";
 import type { Store } from "../src/relay/types.ts";
+import { PgSharedState } from "../src/store/pg-shared.ts";
 import { PgStore } from "../src/store/postgres.ts";
 import { SqliteStore } from "../src/store/sqlite.ts";
 import { freshSchema, testDatabaseUrlSync } from "./pg-cluster.ts";
@@ -62,9 +63,16 @@ export function newTestRelay(env: Record<string, string> = {}) {
   const config = testConfig(env);
   const store = newTestStore();
   const clock = new TestClock();
-  const relay = new Relay({ store, bus: new LocalBus(), clock, limits: config, adminToken: ADMIN_TOKEN });
+  // On PostgreSQL the relay keeps what instances share (rate, presence, throttle, token) in the database, as `serve` does.
+  const shared = store instanceof PgStore ? new PgSharedState(store) : undefined;
+  const relay = new Relay({ store, bus: new LocalBus(), shared, clock, limits: config, adminToken: ADMIN_TOKEN });
   let savedToken: string | null = null;
-  const operator = new Operator(relay, { save: (t) => { savedToken = t; } });
+  const operator = new Operator(relay, {
+    save: async (t) => {
+      savedToken = t;
+      await shared?.saveAdminToken(t, false);
+    },
+  });
   return { config, store, clock, relay, operator, savedToken: () => savedToken };
 }
 

@@ -9,6 +9,7 @@ import { Relay } from "../relay/relay.ts";
 import { DataDir } from "../store/files.ts";
 import { PgBus } from "../store/pg-bus.ts";
 import { maskUrl } from "../store/postgres.ts";
+import { PgSharedState } from "../store/pg-shared.ts";
 import type { Bus } from "../relay/types.ts";
 import { createLogger } from "./log.ts";
 import { openStore, setupVerb } from "./context.ts";
@@ -50,20 +51,29 @@ export async function startServer(config: Config, log: ConsolaInstance = createL
     if (n) log.info(`converted ${n} plaintext code(s) to hashed form`);
   }
   await store.purgeExpiredCodes(Date.now() - 7 * 86_400_000);
+  // Several instances share one admin token through the database (a first start adopts the file's).
+  const shared = pg ? new PgSharedState(pg) : undefined;
   let adminToken = dataDir.readToken();
-  if (!adminToken) {
+  if (shared) {
+    adminToken = await shared.saveAdminToken(adminToken || newSecret(), true);
+  } else if (!adminToken) {
     adminToken = newSecret();
     dataDir.writeToken(adminToken);
   }
   dataDir.removeUrl();
   const relay = new Relay({
-    store, bus, clock: { now: () => Date.now() }, limits: config, adminToken,
+    store, bus, shared, clock: { now: () => Date.now() }, limits: config, adminToken,
     onEvent: (e) => {
       if (e.kind === "connect") log.info(`peer connected: ${e.name} in #${e.room}`);
       else log.warn("admin token regenerated; the old token no longer works");
     },
   });
-  const operator = new Operator(relay, { save: (token) => dataDir.writeToken(token) });
+  const operator = new Operator(relay, {
+    save: async (token) => {
+      if (shared) await shared.saveAdminToken(token, false);
+      else dataDir.writeToken(token);
+    },
+  });
   const app = createApp({
     relay, operator, config, startedMs: Date.now(), publicUrl: () => dataDir.readUrl(),
     logError: (id, err) => log.error(`request ${id} failed:`, err),
@@ -81,7 +91,10 @@ export async function startServer(config: Config, log: ConsolaInstance = createL
       : `cannot listen on ${config.host}:${config.port} (${code ?? (err as Error).message})`);
   }
   const sweep = setInterval(() => relay.sweep(), SWEEP_SECONDS * 1000);
-  const purge = setInterval(() => void relay.purgeExpiredCodes().catch((e) => log.error("purge failed:", e)), PURGE_MS);
+  const purge = setInterval(() => {
+    void relay.purgeExpiredCodes().catch((e) => log.error("purge failed:", e));
+    void shared?.sweep(Date.now() - 3600_000).catch((e) => log.error("sweep of shared state failed:", e));
+  }, PURGE_MS);
   sweep.unref();
   purge.unref();
   const port = app.server!.port!;
@@ -98,6 +111,7 @@ export async function startServer(config: Config, log: ConsolaInstance = createL
       // answers just produced reach their sockets, then the rest are closed.
       await new Promise((r) => setTimeout(r, 50));
       await app.stop(true);
+      await shared?.flush();
       await bus.stop?.();
       await store.close();
     })()),
@@ -155,6 +169,7 @@ export const serveCommand = defineCommand({
       : `state dir: ${config.dataDir} (one server process per data directory)`);
     // The token only on a terminal: piped output ends up in logs (SPEC §8).
     if (io.isTTY) out.line(`admin token: ${server.adminToken}`);
+    else if (config.databaseUrl) out.line("admin token: in the database (print it with: argybargy token, same ARGYBARGY_DATABASE_URL)");
     else out.line(`admin token: in ${server.dataDir.tokenPath} (print it with: argybargy token)`);
     await untilStopped(io.stop);
     await withinGrace(() => server.stop());

@@ -14,9 +14,9 @@ import { checkName, checkSenderName, checkText, NAME_MAX, optionalString, requir
 export const STATE_PAGE = 60;
 export const WAITING_MAX = 50;
 
-/** Persists a regenerated admin token (the data dir's `admin.token`). */
+/** Persists a regenerated admin token (the data dir's `admin.token`, or the database when shared). */
 export interface TokenFile {
-  save(token: string): void;
+  save(token: string): void | Promise<void>;
 }
 
 export type WaitingMessage = ReadMessage & { waitingSeconds: number };
@@ -85,7 +85,7 @@ export class Operator {
   /** `POST /admin/regenerate-token`: the old token fails from the next request on. */
   async regenerateToken(): Promise<string> {
     const token = newSecret();
-    this.tokenFile.save(token);
+    await this.tokenFile.save(token);
     this.relay.adminToken = token;
     await this.relay.audit("regenerate_admin_token", "admin", "", "");
     this.relay.emit({ kind: "token_regenerated" });
@@ -96,6 +96,7 @@ export class Operator {
   async state(roomIn: string | undefined, before: number | null): Promise<OperatorState> {
     const room = roomIn === undefined || roomIn === "" ? null : checkName(roomIn, "room");
     if (before !== null && room === null) throw invalid("before", "before needs room.");
+    await this.relay.syncPresence();
     const { store, presence } = this.relay;
     const now = this.now;
     const [codes, posters, summaries, statuses, waitingRows, recent] = await Promise.all([
@@ -135,6 +136,7 @@ export class Operator {
 
   /** `GET /admin/stats`. */
   async stats(startedMs: number) {
+    await this.relay.syncPresence();
     const { store, presence } = this.relay;
     const now = this.now;
     const [codes, messages, rooms] = await Promise.all([store.countCodes(), store.countMessages(), store.listRoomSummaries()]);

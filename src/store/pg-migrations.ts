@@ -148,6 +148,51 @@ export const PG_MIGRATIONS: readonly string[] = [
   END
   $fn$;
   `,
+  // 2: what several instances must agree on (SharedState): rate logs, presence and idle clocks,
+  // the failed-auth windows and the admin token.
+  `
+  CREATE TABLE agent_rate (
+    key text PRIMARY KEY,
+    log bigint[] NOT NULL
+  );
+  CREATE TABLE agent_presence (
+    room text NOT NULL,
+    name text NOT NULL,
+    seen_ms bigint NOT NULL,
+    clock_ms bigint,
+    PRIMARY KEY (room, name)
+  );
+  CREATE INDEX agent_presence_seen ON agent_presence(seen_ms);
+  CREATE TABLE auth_failures (
+    ip text PRIMARY KEY,
+    window_start bigint NOT NULL,
+    failures int NOT NULL,
+    admin_failures int NOT NULL,
+    audit_id bigint
+  );
+  CREATE TABLE settings (
+    key text PRIMARY KEY,
+    value text NOT NULL
+  );
+
+  -- The sliding log of one key under its row lock, so instances cannot both take the last slot.
+  -- Returns 0 when the event was recorded, else the ms until the oldest entry leaves the window.
+  CREATE FUNCTION argy_rate_take(p_key text, p_now bigint, p_max int, p_window bigint) RETURNS bigint
+    LANGUAGE plpgsql AS $fn$
+  DECLARE v_log bigint[];
+  BEGIN
+    INSERT INTO agent_rate AS t (key, log) VALUES (p_key, '{}') ON CONFLICT (key) DO UPDATE SET key = t.key
+      RETURNING t.log INTO v_log;
+    SELECT coalesce(array_agg(x ORDER BY x), '{}') INTO v_log FROM unnest(v_log) x WHERE x > p_now - p_window;
+    IF cardinality(v_log) >= p_max THEN
+      UPDATE agent_rate SET log = v_log WHERE key = p_key;
+      RETURN greatest(1, v_log[1] + p_window - p_now);
+    END IF;
+    UPDATE agent_rate SET log = v_log || p_now WHERE key = p_key;
+    RETURN 0;
+  END
+  $fn$;
+  `,
 ];
 
 /**
