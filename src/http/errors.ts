@@ -15,6 +15,7 @@ export const STATUS: Record<ErrorCode, number> = {
   not_claimable: 422,
   unknown_recipient: 422,
   rate_limited: 429,
+  unavailable: 503,
   internal: 500,
 };
 

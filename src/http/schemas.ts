@@ -38,6 +38,7 @@ const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [Stri
 const ERROR_TEXT: Record<number, string> = {
   400: "bad_request", 401: "unauthorized", 403: "forbidden (quota)", 404: "not_found", 409: "conflict",
   413: "payload_too_large", 422: "invalid / unknown_recipient / not_claimable", 429: "rate_limited (Retry-After header)",
+  503: "unavailable: the PostgreSQL database is not answering (Retry-After header)",
 };
 const query = (name: string, description: string, schema: TSchema = t.Integer()) => ({ name, in: "query", required: false, description, schema });
 const path = (name: string, description: string, schema: TSchema) => ({ name, in: "path", required: true, description, schema });

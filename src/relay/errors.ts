@@ -13,6 +13,7 @@ export type ErrorCode =
   | "not_claimable"
   | "unknown_recipient"
   | "rate_limited"
+  | "unavailable"
   | "internal";
 
 /** A failure the caller can act on. `message` is safe to show an agent; `extra` joins the envelope. */

@@ -1,6 +1,6 @@
 import type { SQL } from "bun";
 import type { SharedAuthFailure, SharedPresence, SharedState } from "../relay/types.ts";
-import type { PgStore } from "./postgres.ts";
+import { isConnectionError, unavailable, type PgStore } from "./postgres.ts";
 
 /** Queued sightings and clock moves are written at most this often, in one statement. */
 const FLUSH_MS = 200;
@@ -22,17 +22,29 @@ export class PgSharedState implements SharedState {
     this.sql = store.sql;
   }
 
-  async takeRate(key: string, nowMs: number, max: number, windowMs: number): Promise<number> {
-    await this.store.ready;
+  /** Runs a query; a lost connection becomes RelayError `unavailable` (503), as in PgStore. */
+  private async run<T>(query: () => Promise<T>): Promise<T> {
+    try {
+      await this.store.ready;
+      return await query();
+    } catch (err) {
+      throw isConnectionError(err) ? unavailable() : err;
+    }
+  }
+
+  takeRate(key: string, nowMs: number, max: number, windowMs: number): Promise<number> {
+    return this.run(() => this.rateQuery(key, nowMs, max, windowMs));
+  }
+
+  private async rateQuery(key: string, nowMs: number, max: number, windowMs: number): Promise<number> {
     // The relay's keys join room and name with U+0000, which PostgreSQL text cannot hold; "/" is in neither.
     const [r] = await this.sql`SELECT argy_rate_take(${key.replaceAll("\u0000", "/")}, ${nowMs}, ${max}, ${Math.round(windowMs)}) AS ms`;
     return Number(r.ms);
   }
 
   async firstSight(room: string, name: string, nowMs: number): Promise<boolean> {
-    await this.store.ready;
-    const rows = await this.sql`INSERT INTO agent_presence AS p (room, name, seen_ms) VALUES (${room}, ${name}, ${nowMs})
-      ON CONFLICT (room, name) DO UPDATE SET seen_ms = greatest(p.seen_ms, excluded.seen_ms) RETURNING (xmax = 0) AS inserted`;
+    const rows = await this.run(() => this.sql`INSERT INTO agent_presence AS p (room, name, seen_ms) VALUES (${room}, ${name}, ${nowMs})
+      ON CONFLICT (room, name) DO UPDATE SET seen_ms = greatest(p.seen_ms, excluded.seen_ms) RETURNING (xmax = 0) AS inserted`);
     return rows[0].inserted === true;
   }
 
@@ -51,23 +63,22 @@ export class PgSharedState implements SharedState {
 
   async loadPresence(room: string | null, sinceMs: number): Promise<SharedPresence[]> {
     await this.flush();
-    const rows = room === null
-      ? await this.sql`SELECT room, name, seen_ms, clock_ms FROM agent_presence WHERE seen_ms > ${sinceMs}`
-      : await this.sql`SELECT room, name, seen_ms, clock_ms FROM agent_presence WHERE room = ${room} AND seen_ms > ${sinceMs}`;
+    const rows = await this.run(() => room === null
+      ? this.sql`SELECT room, name, seen_ms, clock_ms FROM agent_presence WHERE seen_ms > ${sinceMs}`
+      : this.sql`SELECT room, name, seen_ms, clock_ms FROM agent_presence WHERE room = ${room} AND seen_ms > ${sinceMs}`);
     return rows.map((r: any) => ({ room: r.room, name: r.name, seenMs: Number(r.seen_ms), clockMs: r.clock_ms === null ? null : Number(r.clock_ms) }));
   }
 
   async authFailure(ip: string, nowMs: number, admin: boolean, windowMs: number): Promise<SharedAuthFailure> {
-    await this.store.ready;
     const a = admin ? 1 : 0;
-    const [r] = await this.sql`INSERT INTO auth_failures AS t (ip, window_start, failures, admin_failures, audit_id)
+    const [r] = await this.run(() => this.sql`INSERT INTO auth_failures AS t (ip, window_start, failures, admin_failures, audit_id)
       VALUES (${ip}, ${nowMs}, 1, ${a}, NULL)
       ON CONFLICT (ip) DO UPDATE SET
         window_start = CASE WHEN ${nowMs} - t.window_start >= ${windowMs} THEN ${nowMs} ELSE t.window_start END,
         failures = CASE WHEN ${nowMs} - t.window_start >= ${windowMs} THEN 1 ELSE t.failures + 1 END,
         admin_failures = CASE WHEN ${nowMs} - t.window_start >= ${windowMs} THEN ${a} ELSE t.admin_failures + ${a} END,
         audit_id = CASE WHEN ${nowMs} - t.window_start >= ${windowMs} THEN NULL ELSE t.audit_id END
-      RETURNING window_start, failures, admin_failures, audit_id`;
+      RETURNING window_start, failures, admin_failures, audit_id`);
     return {
       windowStartMs: Number(r.window_start), failures: r.failures, adminFailures: r.admin_failures,
       auditId: r.audit_id === null ? null : Number(r.audit_id),
@@ -75,19 +86,18 @@ export class PgSharedState implements SharedState {
   }
 
   async setAuthAuditId(ip: string, windowStartMs: number, auditId: number): Promise<void> {
-    await this.sql`UPDATE auth_failures SET audit_id = ${auditId} WHERE ip = ${ip} AND window_start = ${windowStartMs} AND audit_id IS NULL`;
+    await this.run(() => this.sql`UPDATE auth_failures SET audit_id = ${auditId} WHERE ip = ${ip} AND window_start = ${windowStartMs} AND audit_id IS NULL`);
   }
 
   async adminToken(): Promise<string | null> {
-    await this.store.ready;
-    const [r] = await this.sql`SELECT value FROM settings WHERE key = 'admin_token'`;
+    const [r] = await this.run(() => this.sql`SELECT value FROM settings WHERE key = 'admin_token'`);
     return r?.value ?? null;
   }
 
   async saveAdminToken(token: string, onlyIfMissing: boolean): Promise<string> {
-    await this.store.ready;
-    if (onlyIfMissing) await this.sql`INSERT INTO settings (key, value) VALUES ('admin_token', ${token}) ON CONFLICT (key) DO NOTHING`;
-    else await this.sql`INSERT INTO settings (key, value) VALUES ('admin_token', ${token}) ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
+    await this.run(() => onlyIfMissing
+      ? this.sql`INSERT INTO settings (key, value) VALUES ('admin_token', ${token}) ON CONFLICT (key) DO NOTHING`
+      : this.sql`INSERT INTO settings (key, value) VALUES ('admin_token', ${token}) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
     return (await this.adminToken())!;
   }
 

@@ -3,6 +3,7 @@ import type {
   AccessCode, AgentCursor, AuditEvent, BulkStore, InsertCodeInput, InsertCodeResult, InsertMessageInput, InsertMessageResult,
   Message, Participants, PosterRow, RoomSnapshot, RoomStatus, RoomSummary, Store, StoreDump,
 } from "../relay/types.ts";
+import { RelayError } from "../relay/errors.ts";
 import { UnusableDatabaseError } from "./db.ts";
 import { PgBulkQueries } from "./pg-bulk.ts";
 import { PgCodeQueries } from "./pg-codes.ts";
@@ -78,6 +79,18 @@ export interface NotifyTracker {
   cancel(room: string): void;
 }
 
+/** True for errors that mean "the database is unreachable or restarting", not "this query is wrong". */
+export function isConnectionError(err: unknown): boolean {
+  const e = err as { code?: string; errno?: string };
+  if (typeof e?.code === "string" && /^ERR_POSTGRES_(CONNECTION|IDLE_TIMEOUT|LIFETIME_TIMEOUT)/.test(e.code)) return true;
+  // SQLSTATE class 08 (connection exception), 57P01-57P03 (shutdown, crash, cannot connect now).
+  return typeof e?.errno === "string" && (/^08/.test(e.errno) || /^57P0[123]$/.test(e.errno));
+}
+
+/** The error a request gets while the database is away. */
+export const unavailable = () =>
+  new RelayError("unavailable", "The relay's database is not answering right now; retry in a few seconds.", { retry_after: 2 });
+
 type Pending = { input: InsertMessageInput; resolve: (r: InsertMessageResult) => void; reject: (e: unknown) => void };
 
 /**
@@ -140,8 +153,7 @@ export class PgStore implements Store, BulkStore {
 
   /** The LISTEN/NOTIFY channel of this store's schema. */
   async channel(): Promise<string> {
-    await this.ready;
-    return (await this.sql`SELECT argy_channel() AS ch`)[0].ch;
+    return this.run(async () => (await this.sql`SELECT argy_channel() AS ch`)[0].ch);
   }
 
   /** True when the database answers a trivial query within `timeoutMs` (for /health). */
@@ -160,6 +172,19 @@ export class PgStore implements Store, BulkStore {
     const ok = await Promise.race([probe, timeout]);
     clearTimeout(timer);
     return ok;
+  }
+
+  /**
+   * Runs one query (or transaction) once the schema is ready. A lost or refused connection
+   * becomes RelayError `unavailable` (503): the database, not the client, is at fault.
+   */
+  private async run<T>(query: () => Promise<T>): Promise<T> {
+    try {
+      await this.ready;
+      return await query();
+    } catch (err) {
+      throw isConnectionError(err) ? unavailable() : err;
+    }
   }
 
   /** Queues the post for the next group commit; resolves after its batch is committed. */
@@ -185,7 +210,7 @@ export class PgStore implements Store, BulkStore {
         for (const room of rooms) this.notifies.expect(room);
         try {
           await this.ready;
-          const results = await this.messages.insertMessages(batch.map((p) => p.input));
+          const results = await this.run(() => this.messages.insertMessages(batch.map((p) => p.input)));
           // argy_post notifies only the rooms where something was written.
           for (const room of rooms) if (!results.some((r) => r.ok && r.message.room === room)) this.notifies.cancel(room);
           results.forEach((r, i) => batch[i]!.resolve(r));
@@ -200,137 +225,109 @@ export class PgStore implements Store, BulkStore {
   }
 
   async readSince(room: string, since: number, viewer: string): Promise<RoomSnapshot> {
-    await this.ready;
-    return this.messages.readSince(room, since, viewer);
+    return this.run(() => this.messages.readSince(room, since, viewer));
   }
   async readTail(room: string, limit: number): Promise<RoomSnapshot> {
-    await this.ready;
-    return this.messages.readTail(room, limit);
+    return this.run(() => this.messages.readTail(room, limit));
   }
   async history(room: string, viewer: string, limit: number): Promise<Message[]> {
-    await this.ready;
-    return this.messages.history(room, viewer, limit);
+    return this.run(() => this.messages.history(room, viewer, limit));
   }
   async getMessage(room: string, seq: number): Promise<Message | null> {
-    await this.ready;
-    return this.messages.getMessage(room, seq);
+    return this.run(() => this.messages.getMessage(room, seq));
   }
   async claimMessage(room: string, seq: number, name: string): Promise<string | null> {
-    await this.ready;
+    await this.run(async () => {});
     this.notifies.expect(room);
     let won = false;
     try {
-      return await this.messages.claimMessage(room, seq, name, () => (won = true));
+      return await this.run(() => this.messages.claimMessage(room, seq, name, () => (won = true)));
     } finally {
       if (!won) this.notifies.cancel(room);
     }
   }
   async getRoomStatus(room: string): Promise<RoomStatus> {
-    await this.ready;
-    return this.messages.getRoomStatus(room);
+    return this.run(() => this.messages.getRoomStatus(room));
   }
   async setRoomStatus(status: RoomStatus): Promise<void> {
-    await this.ready;
+    await this.run(async () => {});
     this.notifies.expect(status.name);
     try {
-      await this.messages.setRoomStatus(status);
+      await this.run(() => this.messages.setRoomStatus(status));
     } catch (err) {
       this.notifies.cancel(status.name);
       throw err;
     }
   }
   async listRoomStatuses(): Promise<RoomStatus[]> {
-    await this.ready;
-    return this.messages.listRoomStatuses();
+    return this.run(() => this.messages.listRoomStatuses());
   }
   async listRoomSummaries(): Promise<RoomSummary[]> {
-    await this.ready;
-    return this.messages.listRoomSummaries();
+    return this.run(() => this.messages.listRoomSummaries());
   }
   async participants(room: string, nowMs: number): Promise<Participants> {
-    await this.ready;
-    const [posters, holders] = await Promise.all([this.messages.roomPosters(room), this.codes.codeHolders(room, nowMs)]);
+    const [posters, holders] = await this.run(() => Promise.all([this.messages.roomPosters(room), this.codes.codeHolders(room, nowMs)]));
     return { posters: new Set(posters), codeHolders: new Set(holders) };
   }
   async listPosters(): Promise<PosterRow[]> {
-    await this.ready;
-    return this.messages.listPosters();
+    return this.run(() => this.messages.listPosters());
   }
   async adminMessages(room: string | null, before: number | null, limit: number): Promise<Message[]> {
-    await this.ready;
-    return this.messages.adminMessages(room, before, limit);
+    return this.run(() => this.messages.adminMessages(room, before, limit));
   }
   async waiting(limit: number): Promise<Message[]> {
-    await this.ready;
-    return this.messages.waiting(limit);
+    return this.run(() => this.messages.waiting(limit));
   }
   async countMessages(): Promise<number> {
-    await this.ready;
-    return this.messages.countMessages();
+    return this.run(() => this.messages.countMessages());
   }
   async insertCode(input: InsertCodeInput): Promise<InsertCodeResult> {
-    await this.ready;
-    return this.codes.insertCode(input);
+    return this.run(() => this.codes.insertCode(input));
   }
   async findCode(presentedHash: string): Promise<AccessCode | null> {
-    await this.ready;
-    return this.codes.findCode(presentedHash);
+    return this.run(() => this.codes.findCode(presentedHash));
   }
   async listCodes(): Promise<AccessCode[]> {
-    await this.ready;
-    return this.codes.listCodes();
+    return this.run(() => this.codes.listCodes());
   }
   async countCodes(): Promise<number> {
-    await this.ready;
-    return this.codes.countCodes();
+    return this.run(() => this.codes.countCodes());
   }
   async deleteCodes(target: string, targetHash: string, room: string | null) {
-    await this.ready;
-    return this.codes.deleteCodes(target, targetHash, room);
+    return this.run(() => this.codes.deleteCodes(target, targetHash, room));
   }
   async hashPlaintextCodes(): Promise<number> {
-    await this.ready;
-    return this.codes.hashPlaintextCodes();
+    return this.run(() => this.codes.hashPlaintextCodes());
   }
   async purgeExpiredCodes(cutoffMs: number): Promise<number> {
-    await this.ready;
-    return this.codes.purgeExpiredCodes(cutoffMs);
+    return this.run(() => this.codes.purgeExpiredCodes(cutoffMs));
   }
   async getCursor(room: string, name: string): Promise<AgentCursor> {
-    await this.ready;
-    return this.cursors.get(room, name);
+    return this.run(() => this.cursors.get(room, name));
   }
   async moveDelivered(room: string, name: string, from: number, to: number, nowMs: number): Promise<boolean> {
-    await this.ready;
-    return this.cursors.moveDelivered(room, name, from, to, nowMs);
+    return this.run(() => this.cursors.moveDelivered(room, name, from, to, nowMs));
   }
   async raiseRead(room: string, name: string, seq: number, nowMs: number): Promise<void> {
-    await this.ready;
-    await this.cursors.raiseRead(room, name, seq, nowMs);
+    await this.run(() => this.cursors.raiseRead(room, name, seq, nowMs));
   }
   async listCursors(room: string): Promise<(AgentCursor & { name: string })[]> {
-    await this.ready;
-    return this.cursors.list(room);
+    return this.run(() => this.cursors.list(room));
   }
   async insertAudit(event: AuditEvent, maxAudit: number): Promise<number> {
-    await this.ready;
-    return this.codes.insertAudit(event, maxAudit);
+    return this.run(() => this.codes.insertAudit(event, maxAudit));
   }
   async updateAuditDetail(id: number, detail: string): Promise<void> {
-    await this.ready;
-    await this.codes.updateAuditDetail(id, detail);
+    await this.run(() => this.codes.updateAuditDetail(id, detail));
   }
   async listAudit(limit: number): Promise<AuditEvent[]> {
-    await this.ready;
-    return this.codes.listAudit(limit);
+    return this.run(() => this.codes.listAudit(limit));
   }
   async isEmpty(): Promise<boolean> {
-    await this.ready;
-    return this.bulk.isEmpty();
+    return this.run(() => this.bulk.isEmpty());
   }
   async dumpAll(): Promise<StoreDump> {
-    await this.ready;
-    return this.bulk.dumpAll();
+    return this.run(() => this.bulk.dumpAll());
   }
   async loadAll(dump: StoreDump): Promise<void> {
     await this.ready;
