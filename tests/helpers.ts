@@ -6,7 +6,7 @@ import { createApp } from "../src/http/app.ts";
 import { LocalBus } from "../src/relay/bus.ts";
 import { Operator } from "../src/relay/operator.ts";
 import { Relay } from "../src/relay/relay.ts";
-import type { Store } from "../src/relay/types.ts";
+import type { BulkStore, Store } from "../src/relay/types.ts";
 import { PgSharedState } from "../src/store/pg-shared.ts";
 import { PgStore } from "../src/store/postgres.ts";
 import { SqliteStore } from "../src/store/sqlite.ts";
@@ -43,7 +43,7 @@ export function freshDatabaseUrl(): string {
 }
 
 /** A fresh, empty store of the kind TEST_STORE names (PostgreSQL: its own schema, migrated on first use). */
-export function newTestStore(): Store {
+export function newTestStore(): Store & BulkStore {
   return TEST_STORE === "postgres" ? new PgStore(freshDatabaseUrl(), { max: 3, idleSeconds: 2 }) : SqliteStore.open(":memory:");
 }
 

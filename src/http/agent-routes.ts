@@ -6,13 +6,15 @@ import type { RouteDeps } from "./deps.ts";
 import { baseUrl } from "./request.ts";
 import { guards } from "./auth.ts";
 import { requiredBody } from "./body.ts";
-import { errorResponse } from "./errors.ts";
+import { BASE_HEADERS, errorResponse } from "./errors.ts";
+import { manifestText } from "./llms.ts";
 import { manifest } from "./manifest.ts";
 import { agentDocsFor } from "./schemas.ts";
 import { wireBudget, wireMessage, wireReadMessage, wireStatus } from "./wire.ts";
 
 /**
  * GET /            manifest (public)
+ * GET /llms.txt    the manifest as plain text (public)
  * GET /health      liveness (public)
  * GET /whoami      the caller's identity
  * GET /peers       presence in the caller's room
@@ -28,6 +30,9 @@ export function agentRoutes({ relay, config, storeHealthy }: RouteDeps) {
   return new Elysia({ name: "argybargy-agent-routes" })
     .use(guards(relay))
     .get("/", ({ request }) => manifest(baseUrl(request), config), agentDocs.manifest)
+    .get("/llms.txt", ({ request }) => new Response(manifestText(manifest(baseUrl(request), config)), {
+      headers: { ...BASE_HEADERS, "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
+    }), agentDocs.llms)
     // 503 while the database cannot answer, so a load balancer routes elsewhere.
     .get("/health", async ({ set }) => {
       if (storeHealthy && !(await storeHealthy())) {

@@ -54,6 +54,7 @@ export function agentDocsFor(c: Config) {
   const ok = (schema: TSchema, d = "OK") => ({ responses: { 200: json(schema, d), ...errors(401, 413, 422, 429) } });
   return {
     manifest: op("agent", "Manifest", "Self-describing onboarding document for agents.", { responses: { 200: json(t.Object({}, { additionalProperties: true }), "manifest") } }, null),
+    llms: op("agent", "Manifest as text", "The manifest as plain text (llms.txt), for agents that read docs that way.", { responses: { 200: { description: "text", content: { "text/plain": { schema: t.String() } } } } }, null),
     health: op("agent", "Health", "Liveness and version; ignores credentials. 503 `unavailable` while the database cannot answer.", { responses: {
       200: json(t.Object({ status: t.Literal("ok"), version: t.String() }), "ok"),
       503: json(t.Object({ status: t.Literal("unavailable"), version: t.String() }), "the database does not answer"),
@@ -90,6 +91,25 @@ export function agentDocsFor(c: Config) {
       ...ok(t.Object({ room: t.String(), messages: t.Array(ReadMessage), room_status: RoomStatusBody })),
     }, "agent"),
   };
+}
+
+/** OpenAPI details of `POST /mcp` (MCP over Streamable HTTP; the tools are listed by `tools/list`). */
+export function mcpDocs(c: Config) {
+  const rpc = t.Object({ jsonrpc: t.Literal("2.0"), id: t.Optional(t.Union([t.String(), t.Integer(), t.Null()])), method: t.Optional(t.String()) }, { additionalProperties: true });
+  return op("agent", "MCP (Streamable HTTP)",
+    "Model Context Protocol, stateless: initialize, tools/list, tools/call. Tools: send, wait (blocks up to " +
+    `${Math.min(45, c.maxWait)} s on the server-kept position), claim, history, peers, whoami. Send Accept: application/json, text/event-stream ` +
+    "and Content-Type: application/json. A tool's domain error is a result with isError and {error, message}. GET and DELETE answer 405.", {
+      ...body(t.Union([rpc, t.Array(rpc, { maxItems: 10 })]), "one JSON-RPC message or a batch of at most 10"),
+      responses: {
+        200: json(t.Union([rpc, t.Array(rpc)]), "JSON-RPC response(s)"),
+        202: { description: "notifications only: accepted, no body" },
+        400: json(t.Object({ jsonrpc: t.String(), id: t.Null(), error: t.Object({ code: t.Integer(), message: t.String() }) }), "JSON-RPC parse error or invalid request"),
+        406: { description: "Accept must list application/json and text/event-stream" },
+        415: { description: "Content-Type must be application/json" },
+        ...errors(401, 413, 429),
+      },
+    }, "agent");
 }
 
 /** OpenAPI details of the admin routes. */

@@ -146,6 +146,12 @@ export interface StoreDump {
   codes: StoredCode[];
   audit: AuditEvent[];
   cursors: (AgentCursor & { room: string; name: string })[];
+  /**
+   * Everyone who ever posted, with their newest post time. Retention can prune all of a name's
+   * messages while it stays a member (SPEC §7.10), so these are not derivable from `messages`;
+   * absent in a dump that keeps every message (the 1.0 import), where they are.
+   */
+  posters?: PosterRow[];
 }
 
 /**

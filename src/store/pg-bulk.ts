@@ -1,6 +1,7 @@
 import type { SQL } from "bun";
 import type { StoreDump } from "../relay/types.ts";
 import { encodeText, unpack } from "./pg-messages.ts";
+import { openQuestions, StoreNotEmptyError } from "./bulk.ts";
 import { noNul } from "./pg-codes.ts";
 
 /** Rows per insert statement when loading (keeps each statement's parameters small). */
@@ -36,46 +37,69 @@ export class PgBulkQueries {
       const audit = (await tx`SELECT id, ts, action, actor, room, detail FROM audit ORDER BY id`).map((r: any) => ({
         id: Number(r.id), tsMs: Number(r.ts), action: r.action, actor: r.actor, room: r.room, detail: r.detail,
       }));
-      const cursors = (await tx`SELECT * FROM agent_cursors ORDER BY room, name`).map((r: any) => ({
+      const posters = (await tx`SELECT room, name, last_ts FROM posters ORDER BY room COLLATE "C", name COLLATE "C"`).map((r: any) => ({
+        room: r.room, name: r.name, lastTsMs: Number(r.last_ts),
+      }));
+      const cursors = (await tx`SELECT * FROM agent_cursors ORDER BY room COLLATE "C", name COLLATE "C"`).map((r: any) => ({
         room: r.room, name: r.name, deliveredSeq: Number(r.delivered_seq), deliveredMs: r.delivered_at === null ? null : Number(r.delivered_at),
         readSeq: Number(r.read_seq), readMs: r.read_at === null ? null : Number(r.read_at),
       }));
-      return { messages, statuses, codes, audit, cursors };
+      return { messages, statuses, codes, audit, cursors, posters };
     });
   }
 
   /**
-   * Loads a dump into an empty store in one transaction, then rebuilds what is derived from the
-   * messages: room counters (last seq, count, newest time), posters and the open-question marks.
+   * Loads a dump into an empty store in one transaction, exactly as SqliteStore's loadAll does:
+   * messages in the dump's order (the all-rooms feed reads insertion order), audit ids kept,
+   * then the room counters, posters (merged with the dump's) and open-question marks rebuilt.
+   * Throws StoreNotEmptyError, writing nothing, when the store holds data.
    */
   async loadAll(dump: StoreDump): Promise<void> {
     await this.sql.begin(async (tx) => {
-      const messages = [...dump.messages].sort((a, b) => a.tsMs - b.tsMs || (a.room < b.room ? -1 : a.room > b.room ? 1 : 0) || a.seq - b.seq);
-      for (const c of chunks(messages)) {
+      // Two loads at once: the second waits, then finds the store no longer empty.
+      await tx`LOCK TABLE messages IN EXCLUSIVE MODE`;
+      const [{ n }] = await tx`SELECT (SELECT count(*) FROM messages) + (SELECT count(*) FROM codes) + (SELECT count(*) FROM audit)
+        + (SELECT count(*) FROM room_status) + (SELECT count(*) FROM agent_cursors) AS n`;
+      if (Number(n) > 0) throw new StoreNotEmptyError("the target store is not empty; load into a fresh one");
+      const open = openQuestions(dump.messages);
+      for (const c of chunks(dump.messages)) {
         const texts = c.map((m) => encodeText(m.text));
         await tx`INSERT INTO messages (room, seq, ts, from_name, to_name, text, escaped, expects_reply, claimed_by, open_q)
-          SELECT room, seq, ts, f, t, x, e, x_r, nullif(cb0, ''), false FROM unnest(${c.map((m) => m.room)}::text[], ${c.map((m) => m.seq)}::bigint[],
+          SELECT room, seq, ts, f, t, x, e, x_r, nullif(cb0, ''), o FROM unnest(${c.map((m) => m.room)}::text[], ${c.map((m) => m.seq)}::bigint[],
             ${c.map((m) => m.tsMs)}::bigint[], ${c.map((m) => m.from)}::text[], ${c.map((m) => m.to)}::text[], ${texts.map((t) => t.text)}::text[],
-            ${texts.map((t) => t.escaped)}::boolean[], ${c.map((m) => m.expectsReply)}::text[], ${c.map((m) => m.claimedBy ?? "")}::text[])
-            AS u(room, seq, ts, f, t, x, e, x_r, cb0)`;
+            ${texts.map((t) => t.escaped)}::boolean[], ${c.map((m) => m.expectsReply)}::text[], ${c.map((m) => m.claimedBy ?? "")}::text[],
+            ${c.map((m) => open.has(m))}::boolean[])
+            WITH ORDINALITY AS u(room, seq, ts, f, t, x, e, x_r, cb0, o, ord) ORDER BY ord`;
       }
-      await tx`UPDATE messages m SET open_q = true WHERE m.expects_reply <> 'none' AND NOT EXISTS (
-        SELECT 1 FROM messages a WHERE a.room = m.room AND a.seq > m.seq
-          AND (a.from_name = m.expects_reply OR (m.expects_reply = 'anyone' AND a.from_name <> m.from_name)))`;
+      // The aggregates as the insert path leaves them: last_ts is the time of the highest seq.
       await tx`INSERT INTO rooms (room, last_seq, msg_count, last_ts)
-        SELECT room, max(seq), count(*), max(ts) FROM messages GROUP BY room`;
-      await tx`INSERT INTO posters (room, name, last_ts) SELECT room, from_name, max(ts) FROM messages GROUP BY room, from_name`;
-      for (const s of dump.statuses) {
-        await tx`INSERT INTO room_status (room, status, closed_at, closed_by) VALUES (${s.name}, ${s.status}, ${s.closedAtMs}, ${s.closedBy})`;
+        SELECT m.room, m.seq, c.n, m.ts FROM messages m
+        JOIN (SELECT room, max(seq) AS top, count(*) AS n FROM messages GROUP BY room) c ON m.room = c.room AND m.seq = c.top`;
+      await tx`INSERT INTO posters (room, name, last_ts)
+        SELECT DISTINCT ON (room, from_name) room, from_name, ts FROM messages ORDER BY room, from_name, seq DESC`;
+      for (const p of dump.posters ?? []) {
+        await tx`INSERT INTO posters AS p (room, name, last_ts) VALUES (${p.room}, ${p.name}, ${p.lastTsMs})
+          ON CONFLICT (room, name) DO UPDATE SET last_ts = greatest(p.last_ts, excluded.last_ts)`;
+      }
+      for (const st of dump.statuses) {
+        await tx`INSERT INTO room_status (room, status, closed_at, closed_by) VALUES (${st.name}, ${st.status}, ${st.closedAtMs}, ${st.closedBy})`;
       }
       for (const c of dump.codes) {
         await tx`INSERT INTO codes (name, room, capabilities, created, expires, stored, hashed, display, lookup)
           VALUES (${c.name}, ${c.room}, ${noNul(c.capabilities)}, ${c.createdMs}, ${c.expiresMs}, ${c.stored}, ${c.hashed}, ${c.masked}, ${c.lookup})`;
       }
       for (const a of chunks(dump.audit)) {
-        await tx`INSERT INTO audit (ts, action, actor, room, detail) SELECT * FROM unnest(${a.map((e) => e.tsMs)}::bigint[],
-          ${a.map((e) => e.action)}::text[], ${a.map((e) => e.actor)}::text[], ${a.map((e) => e.room)}::text[], ${a.map((e) => noNul(e.detail))}::text[])`;
+        const withIds = a.every((e) => e.id !== undefined);
+        if (withIds) {
+          await tx`INSERT INTO audit (id, ts, action, actor, room, detail) SELECT * FROM unnest(${a.map((e) => e.id!)}::bigint[], ${a.map((e) => e.tsMs)}::bigint[],
+            ${a.map((e) => e.action)}::text[], ${a.map((e) => e.actor)}::text[], ${a.map((e) => e.room)}::text[], ${a.map((e) => noNul(e.detail))}::text[])`;
+        } else {
+          await tx`INSERT INTO audit (ts, action, actor, room, detail) SELECT * FROM unnest(${a.map((e) => e.tsMs)}::bigint[],
+            ${a.map((e) => e.action)}::text[], ${a.map((e) => e.actor)}::text[], ${a.map((e) => e.room)}::text[], ${a.map((e) => noNul(e.detail))}::text[])`;
+        }
       }
+      // Kept audit ids: the next new row continues after the highest.
+      await tx`SELECT setval(pg_get_serial_sequence('audit', 'id'), greatest((SELECT max(id) FROM audit), 1), (SELECT count(*) > 0 FROM audit))`;
       for (const c of dump.cursors) {
         await tx`INSERT INTO agent_cursors (room, name, delivered_seq, delivered_at, read_seq, read_at)
           VALUES (${c.room}, ${c.name}, ${c.deliveredSeq}, ${c.deliveredMs}, ${c.readSeq}, ${c.readMs})`;

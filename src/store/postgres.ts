@@ -330,9 +330,7 @@ export class PgStore implements Store, BulkStore {
     return this.run(() => this.bulk.dumpAll());
   }
   async loadAll(dump: StoreDump): Promise<void> {
-    await this.ready;
-    if (!(await this.bulk.isEmpty())) throw new UnusableDatabaseError("the target database is not empty; migrate only into an empty one");
-    await this.bulk.loadAll(dump);
+    await this.run(() => this.bulk.loadAll(dump));
   }
   /** Writes what is queued, then closes the pool. */
   async close(): Promise<void> {

@@ -3,6 +3,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
 /**
  * The compiled binary end to end: built by scripts/build (the release flags), run as `up
@@ -115,6 +118,24 @@ describe("the compiled binary", () => {
     const last = await dismissed;
     expect(last.should_exit).toBe(true);
     expect(last.exit_reason).toBe("room_closed");
+  }, 30_000);
+
+  test("serves /mcp to the SDK's client, and `argybargy mcp` bridges stdio to it", async () => {
+    const code = (name: string) => JSON.parse(run("invite", "--name", name, "--room", "mcp", "--json").stdout).code as string;
+    const overHttp = new Client({ name: "e2e-http", version: "1" });
+    await overHttp.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { requestInit: { headers: { authorization: `Bearer ${code("carol")}` } } }));
+    const overStdio = new Client({ name: "e2e-stdio", version: "1" });
+    await overStdio.connect(new StdioClientTransport({ command: bin, args: ["mcp", "--url", base], env: { ...env(), ARGYBARGY_CODE: code("dave") }, stderr: "ignore" }));
+    try {
+      expect((await overStdio.listTools()).tools.map((t) => t.name).sort()).toEqual(["claim", "history", "peers", "send", "wait", "whoami"]);
+      const text = (r: unknown) => JSON.parse((r as { content: { text: string }[] }).content[0]!.text);
+      const sent = text(await overStdio.callTool({ name: "send", arguments: { text: "hi from the binary's bridge", expects_reply: "carol" } }));
+      const got = text(await overHttp.callTool({ name: "wait", arguments: { timeout_s: 10 } }));
+      expect(got.messages.map((m: any) => [m.seq, m.from, m.expects_reply_resolved])).toEqual([[sent.seq, "dave", "carol"]]);
+    } finally {
+      await overStdio.close();
+      await overHttp.close();
+    }
   }, 30_000);
 
   test("a failure is one line on stderr and exit 1; a bad flag is usage and exit 2", () => {

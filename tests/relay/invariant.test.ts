@@ -87,3 +87,31 @@ test("many posts racing many polls: every poller following its cursor sees every
     expect(got).toEqual(expected);
   }
 }, 30_000);
+
+test("the same race with consumers on next() (MCP wait, the server's durable position): every visible seq exactly once, in order", async () => {
+  let relayRef: Relay | null = null;
+  let n = 0;
+  const { relay } = await setup(async () => {
+    if (relayRef && n < 120) {
+      n++;
+      await relayRef.commit({ room: "r", from: `w${n % 3}`, to: n % 5 === 0 ? "reader0" : "all", text: `m${n}`, expectsReply: "none" }, true, 0);
+    }
+  });
+  relayRef = relay;
+  const readers: Agent[] = [0, 1, 2].map((i) => ({ name: `reader${i}`, room: "r", capabilities: "" }));
+  const follow = async (agent: Agent) => {
+    const got: number[] = [];
+    for (let i = 0; i < 400 && n < 120; i++) got.push(...(await relay.next(agent, 1))!.messages.map((m) => m.seq));
+    for (;;) {
+      const r = await relay.next(agent, 0);
+      if (!r!.messages.length) break;
+      got.push(...r!.messages.map((m) => m.seq));
+    }
+    return got;
+  };
+  const results = await Promise.all(readers.map(follow));
+  for (const [i, got] of results.entries()) {
+    const expected = Array.from({ length: 120 }, (_, k) => k + 1).filter((seq) => seq % 5 !== 0 || i === 0);
+    expect(got).toEqual(expected);
+  }
+}, 30_000);
