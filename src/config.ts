@@ -33,6 +33,8 @@ export interface Config {
   readonly bodyCap: number;
   readonly maxAudit: number;
   readonly authFailMax: number;
+  /** Behind a load balancer: key the failed-auth throttle on the last X-Forwarded-For entry. */
+  readonly trustProxy: boolean;
   /** PostgreSQL connection URL (postgres://…) selecting the PostgreSQL store; null = SQLite in the data dir. */
   readonly databaseUrl: string | null;
   /** ARGYBARGY_CODE: the access code `argybargy mcp` presents when no --code/--code-file is given. */
@@ -139,6 +141,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Loa
     maxAudit: int("ARGYBARGY_MAX_AUDIT", 10000, 0),
     authFailMax: int("ARGYBARGY_AUTH_FAIL_MAX", 20, 0),
     databaseUrl,
+    trustProxy: bool("ARGYBARGY_TRUST_PROXY", false),
     agentCode: read("ARGYBARGY_CODE") ?? null,
     plainOutput: Boolean(env.CI || env.NO_COLOR || env.TERM === "dumb") || !process.stdout.isTTY,
   });

@@ -28,7 +28,7 @@ import { wireBudget, wireMessage, wireReadMessage, wireStatus } from "./wire.ts"
 export function agentRoutes({ relay, config, storeHealthy }: RouteDeps) {
   const agentDocs = agentDocsFor(config);
   return new Elysia({ name: "argybargy-agent-routes" })
-    .use(guards(relay))
+    .use(guards(relay, config.trustProxy))
     .get("/", ({ request }) => manifest(baseUrl(request), config), agentDocs.manifest)
     .get("/llms.txt", ({ request }) => new Response(manifestText(manifest(baseUrl(request), config)), {
       headers: { ...BASE_HEADERS, "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },

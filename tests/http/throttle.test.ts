@@ -122,3 +122,18 @@ test("memory bounds: a day later the sweep empties presence, agent clocks, rate 
   const connects = (await t.admin("GET", "/admin/audit?limit=1000")).json.events.filter((e: any) => e.action === "connect" && e.room === "room-0");
   expect(connects.map((e: any) => e.actor)).toEqual(["agent-0", "agent-4", "agent-8", "agent-12", "agent-16", "late"]);
 });
+
+test("behind a load balancer (ARGYBARGY_TRUST_PROXY=1) the throttle keys on the last X-Forwarded-For entry, which a client cannot forge", async () => {
+  const t = newTestApp({ ARGYBARGY_TRUST_PROXY: "1", ARGYBARGY_AUTH_FAIL_MAX: "2" });
+  const from = (xff: string) => t.req("GET", "/whoami", { headers: { authorization: "Bearer wrong-code", "x-forwarded-for": xff } });
+  expect([(await from("1.1.1.1, 203.0.113.1")).status, (await from("2.2.2.2, 203.0.113.1")).status, (await from("203.0.113.1")).status]).toEqual([401, 401, 429]);
+  // Another client of the balancer, even one claiming the throttled address first, is not throttled.
+  expect((await from("203.0.113.1, 203.0.113.2")).status).toBe(401);
+  // Without the setting the header is ignored: everything comes from the one (local) peer.
+  const plain = newTestApp({ ARGYBARGY_AUTH_FAIL_MAX: "2" });
+  const statuses = [];
+  for (const xff of ["198.51.100.1", "198.51.100.2", "198.51.100.3"]) {
+    statuses.push((await plain.req("GET", "/whoami", { headers: { authorization: "Bearer wrong-code", "x-forwarded-for": xff } })).status);
+  }
+  expect(statuses).toEqual([401, 401, 429]);
+});
