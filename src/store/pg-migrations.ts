@@ -102,7 +102,7 @@ export const PG_MIGRATIONS: readonly string[] = [
     RETURNS TABLE (o_i int, o_seq bigint, o_reason text, o_closed_at bigint, o_closed_by text)
     LANGUAGE plpgsql AS $fn$
   DECLARE
-    r text; k int; n bigint; v_last bigint; v_count bigint; v_ts bigint; v_any boolean;
+    r text; k int; n bigint; v_last bigint; v_count bigint; v_ts bigint; v_any boolean; v_ks int[];
     v_status text; v_closed_at bigint; v_closed_by text;
   BEGIN
     IF EXISTS (SELECT 1 FROM unnest(p_max_rooms) q WHERE q > 0) THEN
@@ -114,27 +114,45 @@ export const PG_MIGRATIONS: readonly string[] = [
         RETURNING t.last_seq, t.msg_count, t.last_ts INTO v_last, v_count, v_ts;
       SELECT s.status, s.closed_at, s.closed_by INTO v_status, v_closed_at, v_closed_by FROM room_status s WHERE s.room = r;
       v_any := false;
-      FOR k IN 1 .. cardinality(p_room) LOOP
-        CONTINUE WHEN p_room[k] <> r;
-        o_i := k - 1; o_seq := NULL; o_reason := NULL; o_closed_at := NULL; o_closed_by := NULL;
-        IF p_refuse[k] AND v_status = 'closed' THEN
-          o_reason := 'room_closed'; o_closed_at := v_closed_at; o_closed_by := v_closed_by;
-          RETURN NEXT; CONTINUE;
-        END IF;
-        IF v_count = 0 AND p_max_rooms[k] > 0 AND (SELECT count(*) FROM rooms WHERE msg_count > 0) >= p_max_rooms[k] THEN
-          o_reason := 'room_quota'; RETURN NEXT; CONTINUE;
-        END IF;
-        v_last := v_last + 1; v_count := v_count + 1; v_ts := p_now[k];
+      SELECT array_agg(g.i ORDER BY g.i) INTO v_ks FROM generate_subscripts(p_room, 1) AS g(i)
+        WHERE p_room[g.i] = r AND NOT (p_refuse[g.i] AND v_status IS NOT DISTINCT FROM 'closed');
+      RETURN QUERY SELECT g.i - 1, NULL::bigint, 'room_closed'::text, v_closed_at, v_closed_by FROM generate_subscripts(p_room, 1) AS g(i)
+        WHERE p_room[g.i] = r AND p_refuse[g.i] AND v_status IS NOT DISTINCT FROM 'closed';
+      n := coalesce(cardinality(v_ks), 0);
+      IF n > 0 AND v_count = 0 AND EXISTS (SELECT 1 FROM unnest(v_ks) AS q(i) WHERE p_max_rooms[q.i] > 0) THEN
+        -- A new room under a quota: post by post, as each one decides whether the room exists.
+        FOREACH k IN ARRAY v_ks LOOP
+          o_i := k - 1; o_seq := NULL; o_reason := NULL; o_closed_at := NULL; o_closed_by := NULL;
+          IF v_count = 0 AND p_max_rooms[k] > 0 AND (SELECT count(*) FROM rooms WHERE msg_count > 0) >= p_max_rooms[k] THEN
+            o_reason := 'room_quota'; RETURN NEXT; CONTINUE;
+          END IF;
+          v_last := v_last + 1; v_count := v_count + 1; v_ts := p_now[k];
+          INSERT INTO messages (room, seq, ts, from_name, to_name, text, escaped, expects_reply, open_q)
+            VALUES (r, v_last, v_ts, p_from[k], p_to[k], p_text[k], p_escaped[k], p_expects[k], p_expects[k] <> 'none');
+          UPDATE messages m SET open_q = false WHERE m.room = r AND m.open_q AND m.seq < v_last
+            AND (m.expects_reply = p_from[k] OR (m.expects_reply = 'anyone' AND m.from_name <> p_from[k]));
+          INSERT INTO posters AS pp (room, name, last_ts) VALUES (r, p_from[k], v_ts)
+            ON CONFLICT (room, name) DO UPDATE SET last_ts = excluded.last_ts;
+          o_seq := v_last; RETURN NEXT;
+          v_any := true;
+        END LOOP;
+      ELSIF n > 0 THEN
+        -- The usual case, set-based (a handful of statements for the whole batch): seqs follow
+        -- the posts' order; a question is answered by any later post of the addressed party
+        -- (for anyone: of anyone but the asker), the batch's own questions included.
         INSERT INTO messages (room, seq, ts, from_name, to_name, text, escaped, expects_reply, open_q)
-          VALUES (r, v_last, v_ts, p_from[k], p_to[k], p_text[k], p_escaped[k], p_expects[k], p_expects[k] <> 'none');
-        -- Any later post by the addressed party answers a named question; for anyone, a post by anyone but the asker.
-        UPDATE messages m SET open_q = false WHERE m.room = r AND m.open_q AND m.seq < v_last
-          AND (m.expects_reply = p_from[k] OR (m.expects_reply = 'anyone' AND m.from_name <> p_from[k]));
-        INSERT INTO posters AS pp (room, name, last_ts) VALUES (r, p_from[k], v_ts)
+          SELECT r, v_last + o, p_now[u.i], p_from[u.i], p_to[u.i], p_text[u.i], p_escaped[u.i], p_expects[u.i], p_expects[u.i] <> 'none'
+          FROM unnest(v_ks) WITH ORDINALITY AS u(i, o) ORDER BY o;
+        UPDATE messages m SET open_q = false WHERE m.room = r AND m.open_q AND EXISTS (
+          SELECT 1 FROM unnest(v_ks) WITH ORDINALITY AS u(i, o) WHERE v_last + o > m.seq
+            AND (m.expects_reply = p_from[u.i] OR (m.expects_reply = 'anyone' AND m.from_name <> p_from[u.i])));
+        INSERT INTO posters AS pp (room, name, last_ts)
+          SELECT DISTINCT ON (p_from[u.i]) r, p_from[u.i], p_now[u.i] FROM unnest(v_ks) WITH ORDINALITY AS u(i, o) ORDER BY p_from[u.i], o DESC
           ON CONFLICT (room, name) DO UPDATE SET last_ts = excluded.last_ts;
-        o_seq := v_last; RETURN NEXT;
+        RETURN QUERY SELECT (u.i - 1)::int, v_last + u.o, NULL::text, NULL::bigint, NULL::text FROM unnest(v_ks) WITH ORDINALITY AS u(i, o);
+        v_last := v_last + n; v_count := v_count + n; v_ts := p_now[v_ks[n]];
         v_any := true;
-      END LOOP;
+      END IF;
       IF v_any THEN
         IF p_retention > 0 AND v_count > p_retention THEN
           DELETE FROM messages m WHERE m.room = r AND m.seq <= v_last - p_retention;

@@ -147,6 +147,28 @@ for (const kind of STORE_KINDS) {
       expect(await store.waiting(10)).toEqual([]);
     });
 
+    test("posts queued in the same turn (one group commit) keep every per-post rule, in order", async () => {
+      await post("closed", "x", "before the close");
+      await store.setRoomStatus({ name: "closed", status: "closed", closedAtMs: 7, closedBy: "operator" });
+      const batch = await Promise.all([
+        post("r", "a", "b, what?", { expectsReply: "b", nowMs: 1 }),
+        post("closed", "x", "refused"),
+        post("r", "c", "anyone?", { expectsReply: "anyone", nowMs: 2 }),
+        post("r", "b", "b answers a", { nowMs: 3 }),
+        post("closed", "operator", "operator note", { refuseIfClosed: false }),
+        post("r", "c", "c is not an answer to c", { nowMs: 4 }),
+        post("r", "b", "b again", { nowMs: 5 }),
+      ]);
+      expect(batch.map((r) => (r.ok ? r.message.seq : r.reason))).toEqual([1, "room_closed", 2, 3, 2, 4, 5]);
+      // "b answers a" answers both; "anyone?" was answered by b's post after it, not by c's own.
+      expect(await store.waiting(10)).toEqual([]);
+      const posters = (await store.listPosters()).filter((p) => p.room === "r").sort((x, y) => x.name.localeCompare(y.name));
+      expect(posters).toEqual([{ room: "r", name: "a", lastTsMs: 1 }, { room: "r", name: "b", lastTsMs: 5 }, { room: "r", name: "c", lastTsMs: 4 }]);
+      const lone = await Promise.all([post("q", "a", "anyone?", { expectsReply: "anyone" }), post("q", "a", "me again")]);
+      expect(lone.every((r) => r.ok)).toBe(true);
+      expect((await store.waiting(10)).map((m) => m.text)).toEqual(["anyone?"]);
+    });
+
     test("admin feed: newest messages of one room (paged by seq) or of all rooms in write order", async () => {
       for (let i = 1; i <= 4; i++) await post(i % 2 ? "r" : "s", "a", `m${i}`);
       expect((await store.adminMessages(null, null, 3)).map((m) => m.text)).toEqual(["m2", "m3", "m4"]);
