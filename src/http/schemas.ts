@@ -28,6 +28,11 @@ export const PollBody = t.Object({
   messages: t.Array(ReadMessage), cursor: t.Integer(), room: RoomStatusBody, room_closed: t.Boolean(),
   should_exit: t.Boolean(), exit_reason: Nullable(t.String()), poll_budget: PollBudget,
 });
+/** The data of a stream's `room` event: the room's status and the exit advice of SPEC §7.6. */
+export const StreamRoomEvent = t.Object({
+  room: t.String(), status: t.Union([t.Literal("open"), t.Literal("closed")]), closed_at: Nullable(Ts), closed_by: Nullable(t.String()),
+  should_exit: t.Boolean(), exit_reason: Nullable(t.String()),
+});
 export const CodeRow = t.Object({
   code: t.String({ description: "masked (first 4 … last 4) unless stored in plaintext" }), name: t.String(), room: t.String(),
   capabilities: t.String(), created: Ts, expires: Nullable(Ts),
@@ -81,6 +86,21 @@ export function agentDocsFor(c: Config) {
     poll: op("agent", "Receive (long-poll)", `Parks up to wait s (capped at ${c.maxWait}) until a message arrives; pass cursor back as since.`, {
       parameters: [query("since", "cursor from the previous response (default 0)"), query("wait", `seconds to park, 0..${c.maxWait} (default 0)`)],
       ...ok(PollBody),
+    }, "agent"),
+    stream: op("agent", "Receive (Server-Sent Events)", [
+      "One `message` event per visible message (id = seq, data = the message object as the poll returns it), first those after the resume point, then live.",
+      "Resume point: the Last-Event-ID header wins over since; with neither, since = 0 (all retained history, as the poll).",
+      "A `room` event (data: room, status, closed_at, closed_by, should_exit, exit_reason) once at connect when the room is closed or idle-timed-out, and whenever that advice changes (close, reopen, idle valve); the stream stays open after a close.",
+      `A \`: ping\` comment after ${c.streamHeartbeatSeconds} s without an event. At most ${c.maxStreamsPerAgent || "unlimited"} open streams per agent; the oldest is closed when another opens.`,
+    ].join(" "), {
+      parameters: [
+        query("since", "resume after this seq when no Last-Event-ID is sent (default 0)"),
+        { name: "Last-Event-ID", in: "header", required: false, description: "the id of the last event received; wins over since", schema: t.Integer() },
+      ],
+      responses: {
+        200: { description: "text/event-stream: events `message` (data: Message) and `room` (data: StreamRoomEvent)", content: { "text/event-stream": { schema: t.String() } } },
+        ...errors(401, 422, 429),
+      },
     }, "agent"),
     claim: op("agent", "Claim an open question", "200 yours (idempotent), 409 someone else's, 422 not yours to claim, 404 not visible.", {
       parameters: [path("seq", "message seq", t.Integer())],
@@ -167,5 +187,5 @@ export const components = {
     agentCode: { type: "http", scheme: "bearer", description: "An agent's access code: Authorization: Bearer <code>" },
     adminToken: { type: "apiKey", in: "header", name: "X-Admin-Token", description: "The operator's admin token (argybargy token)" },
   },
-  schemas: { Error: ErrorBody, Message: ReadMessage, AdminMessage, RoomStatus: RoomStatusBody, PollBudget, CodeRow },
+  schemas: { Error: ErrorBody, Message: ReadMessage, AdminMessage, RoomStatus: RoomStatusBody, PollBudget, StreamRoomEvent, CodeRow },
 };

@@ -5,7 +5,7 @@ import { invalid, RelayError } from "./errors.ts";
 import { checkAddressing } from "./addressing.ts";
 import { pollBudget, round1, type PollBudget } from "./budget.ts";
 
-export type { ClaimResult, PollBudget, PollResult, ReadMessage, RelayDeps, RelayEvent, RelayLimits };
+export type { ClaimResult, PollBudget, PollResult, ReadMessage, RelayDeps, RelayEvent, RelayLimits, StreamEvent };
 import { AUTH_FAIL_WINDOW_MS, AuthThrottle, RateLimiter } from "./limits.ts";
 import { Presence, PRESENCE_TTL_MS } from "./presence.ts";
 import { compareText, memberList, needsParticipants, participantNames, resolveExpects } from "./questions.ts";
@@ -17,6 +17,7 @@ import type {
 import { checkText, requireObject } from "./validate.ts";
 import { Waiters } from "./waiters.ts";
 import { ActiveReaders } from "./cursors.ts";
+import { follow, StreamSlots, type FollowSource, type StreamEvent } from "./stream.ts";
 
 /**
  * The relay: authentication, posting, long-poll reads, claims and history for agents
@@ -29,6 +30,7 @@ export class Relay {
   readonly waiters = new Waiters();
   readonly readers = new ActiveReaders();
   readonly tails = new RoomTails();
+  readonly streams: StreamSlots;
   readonly presence: Presence;
   readonly changes: ChangeFeed;
   readonly rate: RateLimiter;
@@ -48,6 +50,7 @@ export class Relay {
     this.shared = deps.shared;
     this.adminToken = deps.adminToken;
     this.onEvent = deps.onEvent ?? (() => {});
+    this.streams = new StreamSlots(deps.limits.maxStreamsPerAgent);
     this.presence = new Presence(deps.limits.onlineWindow * 1000);
     this.changes = new ChangeFeed(this.waiters);
     this.rate = new RateLimiter(deps.limits.rateMax, deps.limits.rateWindow * 1000);
@@ -74,14 +77,18 @@ export class Relay {
 
   /** Resolves an `Authorization` header to its agent and touches presence. Throws 401, or 429 when throttled. */
   async authenticate(header: string | null, ip: string): Promise<Agent> {
-    const code = parseBearer(header);
-    const found = code ? await this.store.findCode(hashCode(code)) : null;
-    const now = this.clock.now();
-    const valid = found && (found.hashed || secretsEqual(code!, found.stored)) && (found.expiresMs === null || now < found.expiresMs);
-    if (!valid) return this.authFailed(ip, false);
-    const agent: Agent = { name: found.name, room: found.room, capabilities: found.capabilities };
+    const agent = await this.lookUp(header);
+    if (!agent) return this.authFailed(ip, false);
     await this.touch(agent.room, agent.name, true, agent.capabilities);
     return agent;
+  }
+
+  /** The agent a bearer header names, or null when it is missing, unknown, revoked or expired. No side effects. */
+  private async lookUp(header: string | null): Promise<Agent | null> {
+    const code = parseBearer(header);
+    const found = code ? await this.store.findCode(hashCode(code)) : null;
+    const valid = found && (found.hashed || secretsEqual(code!, found.stored)) && (found.expiresMs === null || this.clock.now() < found.expiresMs);
+    return valid ? { name: found.name, room: found.room, capabilities: found.capabilities } : null;
   }
 
   /** Checks `X-Admin-Token` in constant time. Throws 401, or 429 when throttled. */
@@ -295,6 +302,34 @@ export class Relay {
     }
   }
 
+  /**
+   * `GET /messages/stream` (issue 8): every message visible to `agent` after `since`, then live,
+   * with the poll's Invariant N; `room` events when the exit advice changes; `idle` after
+   * `idleMs` of silence. Takes one of the agent's stream slots (the oldest is ended past the
+   * cap). Ends when `signal` aborts, the slot is taken over, the relay shuts down, or (checked
+   * every `idleMs`) `credential` no longer names this agent: revoked or expired codes stop reading.
+   * Without `credential` (in-process callers) there is no such check.
+   */
+  follow(agent: Agent, since: number, opts: { idleMs: number; signal?: AbortSignal; credential?: string | null }): AsyncGenerator<StreamEvent> {
+    const slot = this.streams.take(`${agent.room}\u0000${agent.name}`, opts.signal);
+    const credential = opts.credential;
+    const relay = this;
+    const source: FollowSource = {
+      read: (a, since, wait, signal) => relay.read(a, since, wait, signal),
+      waiters: relay.waiters,
+      clock: relay.clock,
+      get isClosing() {
+        return relay.isClosing;
+      },
+      stillValid: async () => {
+        if (credential === undefined) return true; // an in-process caller that holds no code
+        const now = await relay.lookUp(credential);
+        return now !== null && now.name === agent.name && now.room === agent.room;
+      },
+    };
+    return follow(source, agent, since, opts.idleMs, slot);
+  }
+
   private answer(agent: Agent, snap: RoomSnapshot, messages: ReadMessage[]): PollResult {
     const now = this.clock.now();
     const delivered = snap.messages.length > 0;
@@ -385,6 +420,7 @@ export class Relay {
    */
   async shutdown(graceMs = 2000): Promise<void> {
     this.closing = true;
+    this.streams.abortAll();
     this.waiters.bumpAll();
     for (let waited = 0; this.waiters.count() > 0 && waited < graceMs; waited += 10) {
       await new Promise((r) => setTimeout(r, 10));
@@ -395,3 +431,4 @@ export class Relay {
     return this.closing;
   }
 }
+

@@ -299,6 +299,8 @@ export interface RelayLimits {
   maxText: number; maxWait: number; maxHistory: number; maxMessagesPerRoom: number; onlineWindow: number;
   maxIdleSeconds: number; rateMax: number; rateWindow: number; maxRooms: number; maxCodes: number;
   hashCodes: boolean; maxAudit: number; authFailMax: number;
+  /** Open `/messages/stream` connections per (room, name); 0 = no cap. */
+  maxStreamsPerAgent: number;
 }
 
 /** Something worth a log line; the adapters decide how to print it (the domain never logs). */
