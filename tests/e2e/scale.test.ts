@@ -128,6 +128,32 @@ describe("several instances on one database", () => {
     for (const a of answers) expect(a.json).toMatchObject({ room_closed: true, messages: [] });
   }, 60_000);
 
+  test("an SSE stream open on C gets a post made on A, and the close of the room on A", async () => {
+    const room = "streaming";
+    const poster = await invite(A.url, "sp", room);
+    const watcher = await invite(C.url, "sw", room);
+    const res = await fetch(`${C.url}/messages/stream`, { headers: { authorization: `Bearer ${watcher}` } });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    let text = "";
+    const until = async (needle: string) => {
+      const deadline = Date.now() + 10_000;
+      while (!text.includes(needle)) {
+        if (Date.now() > deadline) throw new Error(`stream never carried ${needle}: ${text}`);
+        const { done, value } = await reader.read();
+        if (done) break;
+        text += new TextDecoder().decode(value);
+      }
+      return text.includes(needle);
+    };
+    await Bun.sleep(200);
+    expect((await call(A.url, "POST", "/messages", { code: poster }, { text: "streamed across instances" })).status).toBe(200);
+    expect(await until("streamed across instances")).toBe(true);
+    expect((await call(A.url, "POST", `/admin/rooms/${room}/close`, {}, {})).status).toBe(200);
+    expect(await until('"closed"')).toBe(true);
+    await reader.cancel().catch(() => {});
+  }, 30_000);
+
   test("the rate limit holds across instances: RATE_MAX posts per window however they are spread", async () => {
     const code = await invite(A.url, "hasty", "rates");
     const bases = [A.url, B.url, C.url];
