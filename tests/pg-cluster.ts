@@ -115,8 +115,29 @@ export function testDatabaseUrlSync(): string {
   return url;
 }
 
+/** Every test schema starts so; scripts/test drops them afterwards on a server it did not start. */
+export const TEST_SCHEMA_PREFIX = "argy_test_";
+
 let schemas = 0;
 /** A schema name no other test (in any process) uses. */
 export function freshSchema(): string {
-  return `t_${process.pid}_${Date.now().toString(36)}_${schemas++}`;
+  return `${TEST_SCHEMA_PREFIX}${process.pid}_${Date.now().toString(36)}_${schemas++}`;
+}
+
+/** Drops the test schemas left on the server at `url` (run with `bun tests/pg-cluster.ts --drop-test-schemas`). */
+export async function dropTestSchemas(url: string): Promise<number> {
+  const { SQL } = await import("bun");
+  const sql = new SQL({ url, max: 1 });
+  try {
+    const rows = await sql`SELECT nspname FROM pg_namespace WHERE starts_with(nspname, ${TEST_SCHEMA_PREFIX})`;
+    for (const r of rows) await sql`DROP SCHEMA ${sql(r.nspname)} CASCADE`;
+    return rows.length;
+  } finally {
+    await sql.close();
+  }
+}
+
+if (import.meta.main && process.argv.includes("--drop-test-schemas")) {
+  const n = await dropTestSchemas(process.env.ARGYBARGY_TEST_DATABASE_URL ?? "");
+  console.error(`pg-cluster: dropped ${n} test schema(s)`);
 }

@@ -1,4 +1,5 @@
 import type { SQL } from "bun";
+import { PRESENCE_TTL_MS } from "../relay/presence.ts";
 import type { SharedAuthFailure, SharedPresence, SharedState } from "../relay/types.ts";
 import { isConnectionError, unavailable, type PgStore } from "./postgres.ts";
 
@@ -101,8 +102,9 @@ export class PgSharedState implements SharedState {
     return (await this.adminToken())!;
   }
 
-  /** Deletes rate logs and failure windows that ended before `cutoffMs` (upkeep). */
+  /** Deletes rate logs and failure windows that ended before `cutoffMs`, and presence unseen for a day (upkeep). */
   async sweep(cutoffMs: number): Promise<void> {
+    await this.sql`DELETE FROM agent_presence WHERE seen_ms < ${cutoffMs - PRESENCE_TTL_MS}`;
     await this.sql`DELETE FROM auth_failures WHERE window_start < ${cutoffMs}`;
     await this.sql`DELETE FROM agent_rate WHERE log[cardinality(log)] IS NULL OR log[cardinality(log)] < ${cutoffMs}`;
   }
