@@ -80,8 +80,10 @@ export class RoomTails {
     this.touched(m.room);
     const tail = this.tails.get(m.room);
     if (!tail) return;
-    if (m.seq <= tail.highSeq) {
-      this.drop(m.room); // out of order: never guess, refill from the store on the next read
+    // Out of order, or a gap: another process committed seqs in between whose notification has
+    // not arrived yet. Never guess: refill from the store on the next read (SPEC §7.2).
+    if (m.seq !== tail.highSeq + 1) {
+      this.drop(m.room);
       return;
     }
     tail.messages.push(m);

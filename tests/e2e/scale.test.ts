@@ -99,6 +99,33 @@ describe("several instances on one database", () => {
     }
   }, 120_000);
 
+  test("Invariant N with posters and followers on every instance at once (each instance's cache sees others' commits late)", async () => {
+    const bases = [A.url, B.url, C.url];
+    for (let run = 0; run < 3; run++) {
+      const room = `mix-${run}`;
+      const posters = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => invite(bases[i % 3]!, `m${i}`, room)));
+      const followers = await Promise.all(bases.map((b, i) => invite(b, `f${i}`, room)));
+      const total = posters.length * RATE_MAX;
+      const follow = async (base: string, code: string) => {
+        const seen: number[] = [];
+        let cursor = 0;
+        while (seen.length < total) {
+          const r = await call(base, "GET", `/messages?since=${cursor}&wait=5`, { code });
+          expect(r.status).toBe(200);
+          for (const m of r.json.messages) seen.push(m.seq);
+          cursor = r.json.cursor;
+        }
+        return seen;
+      };
+      const following = followers.map((code, i) => follow(bases[i]!, code));
+      await Promise.all(posters.map(async (code, i) => {
+        for (let k = 0; k < RATE_MAX; k++) expect((await call(bases[i % 3]!, "POST", "/messages", { code }, { text: `m${i}-${k}` })).status).toBe(200);
+      }));
+      const expected = Array.from({ length: total }, (_, i) => i + 1);
+      for (const seen of await Promise.all(following)) expect(seen).toEqual(expected);
+    }
+  }, 120_000);
+
   test("300 claimers spread over the three instances: exactly one winner", async () => {
     const room = "claims";
     const asker = await invite(A.url, "asker", room);
