@@ -53,3 +53,19 @@ test("a store verb on an unreachable database: exit 1, one line, no password", a
   expect(r.stderr).toContain("postgres://ops:***@127.0.0.1:1/argy");
   expect(r.stderr).not.toContain("hunter2");
 });
+
+test("backup, restore and import refuse with ARGYBARGY_DATABASE_URL set and say what to use instead", async () => {
+  const empty = tempDir();
+  try {
+    const e = cliEnv(empty.path, { ARGYBARGY_DATABASE_URL: env.ARGYBARGY_DATABASE_URL! });
+    const backup = await cli(["backup", join(empty.path, "copy.db")], e);
+    expect([backup.code, backup.stderr]).toEqual([1, expect.stringContaining("pg_dump")]);
+    const restore = await cli(["restore", join(empty.path, "copy.db")], e);
+    expect([restore.code, restore.stderr]).toEqual([1, expect.stringContaining("pg_restore")]);
+    const imported = await cli(["import", empty.path], e);
+    expect([imported.code, imported.stderr]).toEqual([1, expect.stringContaining("migrate --to")]);
+    expect(existsSync(join(empty.path, "copy.db")) || existsSync(join(empty.path, "argybargy.db"))).toBe(false);
+  } finally {
+    empty.cleanup();
+  }
+});
