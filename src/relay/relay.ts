@@ -191,9 +191,12 @@ export class Relay {
     const text = checkText(b.text, this.limits.maxText);
     const { to, expectsReply } = await this.addressing(agent.room, b.to, b.expects_reply);
     // Checked before the rate limiter so a refused post spends no slot (SPEC §5.5); the insert
-    // transaction checks again, and that check decides a post racing a close.
-    const status = this.tails.statusOf(agent.room) ?? await this.store.getRoomStatus(agent.room);
-    if (status.status === "closed") throw closedError(status);
+    // transaction checks again, and that check decides a post racing a close. Without a rate
+    // limit there is no slot to protect, and the insert's answer is the same error.
+    if (this.rate.enabled) {
+      const status = this.tails.statusOf(agent.room) ?? await this.store.getRoomStatus(agent.room);
+      if (status.status === "closed") throw closedError(status);
+    }
     const retry = await this.takeRate(`${agent.room}\u0000${agent.name}`);
     if (retry > 0) {
       throw new RelayError("rate_limited", `Slow down: at most ${this.limits.rateMax} messages per ${this.limits.rateWindow} s; retry in ${retry} s.`, { retry_after: retry });
