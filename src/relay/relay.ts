@@ -71,7 +71,11 @@ export class Relay {
     this.rate = new RateLimiter(deps.limits.rateMax, deps.limits.rateWindow * 1000);
     this.throttle = new AuthThrottle(deps.limits.authFailMax);
     this.claims = new Claims(this);
-    this.deliveries = new DeliveryLog((marks) => this.store.recordReceipts(marks), (error) => this.emit({ kind: "receipts_failed", error }));
+    this.deliveries = new DeliveryLog(async (marks) => {
+      await this.store.recordReceipts(marks);
+      // Receipts show on the dashboard: one change per room per batch (at most one a second).
+      for (const room of new Set(marks.map((m) => m.room))) this.changes.bump(room);
+    }, (error) => this.emit({ kind: "receipts_failed", error }));
     this.bus.subscribe((room, remote) => {
       if (remote) this.tails.invalidate(room);
       this.waiters.bump(room);
@@ -413,6 +417,7 @@ export class Relay {
     if (raw > high) throw invalid("up_to", `up_to ${raw} is beyond the newest message of the room (${high}).`);
     await this.flushReceipts();
     await this.store.recordReceipts([{ room: agent.room, name: agent.name, kind: "read", seq: raw, atMs: this.clock.now() }]);
+    this.changes.bump(agent.room);
     const cursor = await this.store.getCursor(agent.room, agent.name);
     return { readSeq: cursor.readSeq, deliveredSeq: cursor.deliveredSeq };
   }
