@@ -136,7 +136,7 @@ export function waitingRows(snap) {
     const seconds = Math.round((num(w.waiting_seconds) + extra) * 10) / 10;
     return {
       room: w.room, seq: w.seq, from: str(w.from), to: str(w.to), text: str(w.text), ts: w.ts,
-      expects: str(w.expects_reply_resolved) || str(w.expects_reply),
+      expects: str(w.expects_reply_resolved) || str(w.expects_reply), note: str(w.claim_note),
       base: num(w.waiting_seconds), seconds, loud: seconds >= LOUD_S,
     };
   });
