@@ -5,11 +5,11 @@ import { api, errMsg, isAuthFail, lockOut, refresh } from "./live.js";
 import { pausedRun } from "./model.js";
 import { render } from "./sidebar.js";
 import { S } from "./state.js";
-import { $, num } from "./util.js";
+import { $, isClosed, num } from "./util.js";
 
 /** Why `room` is paused, as its header says it, or null when it is not. */
 export function pausedWhy(room) {
-  const run = pausedRun(room);
+  const run = isClosed(room) ? null : pausedRun(room);
   if (run == null) return null;
   return "Paused after " + run + " agent message" + (run === 1 ? "" : "s") + " without you — speak or resume";
 }
@@ -18,18 +18,18 @@ export function pausedWhy(room) {
 export function renderPauseBar() {
   const bar = $("pauseBar");
   const room = S.view.room;
-  const why = !S.locked && S.snap && room && !S.view.agent ? pausedWhy(room) : null;
+  const why = !S.locked && S.snap && room ? pausedWhy(room) : null;
   if (!changed("pause", JSON.stringify([room, why, S.resuming === room]))) return;
   const focused = bar.contains(document.activeElement);
   bar.replaceChildren();
   bar.hidden = !why;
   if (!why) return;
   const guard = num(S.snap.loop_guard);
-  bar.append(h("span", { class: "conv-pause__icon" }, icon("pause")),
+  bar.append(icon("pause"),
     h("span", { class: "conv-pause__text" },
       h("strong", { "data-testid": "pause-reason" }, why + "."),
-      h("span", { class: "conv-pause__sub" }, " Agents' posts are refused (429 room_paused) until you post here or resume" +
-        (guard ? "; the loop guard allows " + guard + " agent messages in a row." : "."))),
+      h("span", { class: "conv-pause__sub" }, " Agents get 429 room_paused until you post here or resume" +
+        (guard ? " (the loop guard allows " + guard + " in a row)." : "."))),
     h("button", {
       type: "button", class: "btn btn--primary btn--sm", id: "resumeBtn", "data-testid": "resume-btn",
       disabled: S.resuming === room, title: "Let the agents in #" + room + " post again without saying anything",

@@ -6,8 +6,9 @@ import { S } from "./state.js";
 import { renderTimeline } from "./timeline.js";
 import { arr, num, str } from "./util.js";
 
-/** Per-recipient receipts fetched for an open list, by "room:seq:delivered:read" (counts in the key refetch on change). */
-const detail = new Map();
+/** The open list's per-recipient receipts: {dk, rows}, where dk ("room:seq:delivered:read") refetches on a count change. */
+let detail = null;
+let fetched = 0;
 const pending = new Set();
 
 /** The compact receipts of m as /admin/state gives them, or null when the message had no recipients. */
@@ -60,8 +61,9 @@ export function receiptList(m, room) {
   const s = receiptSummary(m);
   if (!s || S.receiptsOpen !== keyOf(room, m)) return null;
   const dk = detailKey(room, m, s);
-  const rows = detail.get(dk);
-  if (!rows) fetchDetail(room, m, dk);
+  // While a newer count is fetched, the previous rows of the same message stay on screen.
+  const rows = detail && detail.key === keyOf(room, m) ? detail.rows : null;
+  if (!detail || detail.dk !== dk) fetchDetail(room, m, dk);
   const list = h("ul", { class: "rcpt-list", id: "rcpt-" + m.seq, "data-testid": "receipt-list", "aria-label": "Receipts of this message" });
   for (const r of rows || fromSummary(s)) {
     const st = r.read ? "read" : r.delivered ? "delivered" : "pending";
@@ -94,16 +96,20 @@ async function fetchDetail(room, m, dk) {
   if (r && isAuthFail(r.status)) { lockOut(r.status); return; }
   if (!r || !r.ok || !r.data) return;
   const at = (v) => { const t = Date.parse(str(v)); return Number.isFinite(t) ? t : null; };
-  detail.set(dk, arr(r.data.receipts).filter((x) => x && typeof x.name === "string")
-    .map((x) => ({ name: x.name, delivered: at(x.delivered_at) ?? at(x.read_at), read: at(x.read_at) })));
-  if (S.receiptsOpen === keyOf(room, m)) { S.sig.tl = null; renderTimeline(); }
+  if (S.receiptsOpen !== keyOf(room, m)) return;
+  detail = { key: keyOf(room, m), dk, rows: arr(r.data.receipts).filter((x) => x && typeof x.name === "string")
+    .map((x) => ({ name: x.name, delivered: at(x.delivered_at) ?? at(x.read_at), read: at(x.read_at) })) };
+  fetched++;
+  renderTimeline();
 }
 
 /** Opens the list of `key` ("room:seq"), or closes it when it is the open one. */
 export function toggleReceipts(key) {
   S.receiptsOpen = S.receiptsOpen === key ? null : key;
-  detail.clear();
+  detail = null;
   renderTimeline();
+  const list = S.receiptsOpen && document.querySelector(".rcpt-list");
+  if (list) list.scrollIntoView({ block: "nearest" });
 }
 /** Closes any open receipt list; true when one was open. */
 export function closeReceipts() {
@@ -114,5 +120,5 @@ export function closeReceipts() {
 }
 /** The timeline's render signature of the open list (its fetched rows change what it shows). */
 export function receiptsSig() {
-  return [S.receiptsOpen, detail.size];
+  return [S.receiptsOpen, fetched];
 }

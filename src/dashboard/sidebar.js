@@ -4,6 +4,7 @@ import { closeMenu, renderComposer } from "./composer.js";
 import { avatar, changed, h, icon, rebuild, srOnly } from "./dom.js";
 import { renderDrawer } from "./drawer.js";
 import { renderHeader } from "./header.js";
+import { claimBadge } from "./leases.js";
 import { reconcileSeen, refresh } from "./live.js";
 import { agentModel, allRooms, fmtAt, fmtShort, pausedRun, sinceFetch, summaries, unread } from "./model.js";
 import { S, T, newTimeline } from "./state.js";
@@ -60,7 +61,7 @@ export function renderInbox(locked) {
   const box = $("sbInbox");
   const rows = locked ? [] : waitingRows();
   // Timers count from the snapshot they were built from, so every new snapshot rebuilds.
-  if (!changed("inbox", JSON.stringify([S.fetchN, rows.map((r) => [r.room, r.seq, r.from, r.text, r.expects, r.note])]))) { runTimers(T.inbox); return; }
+  if (!changed("inbox", JSON.stringify([S.fetchN, rows.map((r) => [r.room, r.seq, r.from, r.text, r.expects, r.note, r.claimed_by, r.claim_expires_at])]))) { runTimers(T.inbox); return; }
   T.inbox = [];
   rebuild(box, () => {
     if (!rows.length) { box.hidden = true; return; }
@@ -88,6 +89,7 @@ export function renderInbox(locked) {
           h("span", { class: "wait-row__room" }, "#" + w.room),
           timer),
         h("span", { class: "wait-row__text", "data-testid": "waiting-text" }, w.text),
+        w.claimed_by ? claimBadge(w, T.inbox, "wait-row__claim") : null,
         w.note ? h("span", { class: "wait-row__note", "data-testid": "waiting-note" }, icon("refresh"), w.note) : null));
       T.inbox.push(() => {
         const s = w.base + sinceFetch();

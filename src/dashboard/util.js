@@ -137,6 +137,7 @@ export function waitingRows(snap) {
     return {
       room: w.room, seq: w.seq, from: str(w.from), to: str(w.to), text: str(w.text), ts: w.ts,
       expects: str(w.expects_reply_resolved) || str(w.expects_reply), note: str(w.claim_note),
+      claimed_by: str(w.claimed_by) || null, claim_expires_at: str(w.claim_expires_at) || null,
       base: num(w.waiting_seconds), seconds, loud: seconds >= LOUD_S,
     };
   });
