@@ -37,6 +37,12 @@ export interface Config {
   readonly claimTtl: number;
   /** Consecutive agent messages without an operator message before a room pauses; 0 = off. */
   readonly loopGuard: number;
+  /** Open `/messages/stream` connections per agent; the oldest is closed past it; 0 = no cap. */
+  readonly maxStreamsPerAgent: number;
+  /** Seconds of silence after which a stream writes a `: ping` comment. */
+  readonly streamHeartbeatSeconds: number;
+  /** ARGYBARGY_CODE: the access code `argybargy mcp` presents when no --code/--code-file is given. */
+  readonly agentCode: string | null;
   /** How the CLI should print: plain when CI or NO_COLOR is set, or stdout is not a TTY. */
   readonly plainOutput: boolean;
 }
@@ -142,6 +148,11 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Loa
     authFailMax: int("ARGYBARGY_AUTH_FAIL_MAX", 20, 0),
     claimTtl,
     loopGuard: int("ARGYBARGY_LOOP_GUARD", 50, 0),
+    // 4: a browser tab, attach and a retry or two; more from one code is usually a leak.
+    maxStreamsPerAgent: int("ARGYBARGY_MAX_STREAMS_PER_AGENT", 4, 0),
+    // 15 s: under every common proxy's idle cut (cloudflared, nginx 60 s) with room to spare.
+    streamHeartbeatSeconds: float("ARGYBARGY_STREAM_HEARTBEAT", 15, 0.05),
+    agentCode: read("ARGYBARGY_CODE") ?? null,
     plainOutput: Boolean(env.CI || env.NO_COLOR || env.TERM === "dumb") || !process.stdout.isTTY,
   });
   return { config, warnings };

@@ -9,6 +9,7 @@ import { oneLine } from "./context.ts";
 import { healthCommand } from "./health.ts";
 import { importCommand } from "./import.ts";
 import { inviteCommand } from "./invite.ts";
+import { mcpCommand } from "./mcp.ts";
 import { CliExit, stripAnsi, USAGE_EXIT, type CliIo } from "./output.ts";
 import { postCommand } from "./post.ts";
 import { reopenCommand } from "./reopen.ts";
@@ -37,6 +38,7 @@ const VERBS: Record<string, CommandDef<any>> = {
   import: importCommand,
   backup: backupCommand,
   restore: restoreCommand,
+  mcp: mcpCommand,
 };
 
 /** The root command and its verbs. */

@@ -73,8 +73,8 @@ export function adminRoutes({ relay, operator, config, publicUrl, startedMs }: R
       return { code: r.code, name: r.row.name, room: r.row.room, expires: iso(r.row.expiresMs), capabilities: r.row.capabilities, url: r.url, instruction: r.instruction };
     }, { admin: true, ...docs.invite })
     .post("/admin/revoke", async ({ body }) => ({ revoked: await operator.revoke(requiredBody(body)) }), { admin: true, ...docs.revoke })
-    .post("/admin/say", async ({ body, headers }) => ({
-      ok: true, message: wireMessage(await operator.say(requiredBody(body), headers["idempotency-key"] ?? null)),
+    .post("/admin/say", async ({ body, request }) => ({
+      ok: true, message: wireMessage(await operator.say(requiredBody(body), request.headers.get("idempotency-key"))),
     }), { admin: true, ...docs.say })
     .post("/admin/regenerate-token", async () => ({ admin_token: await operator.regenerateToken() }), { admin: true, ...docs.regenerate })
     .post("/admin/rooms/:room/close", async ({ params, body }) => ({ ok: true, room: wireStatus(await operator.setRoomOpen(roomParam(params.room), false, optionalBody(body))) }), { admin: true, ...docs.close })

@@ -6,7 +6,8 @@ import type { RouteDeps } from "./deps.ts";
 import { baseUrl } from "./request.ts";
 import { guards } from "./auth.ts";
 import { lenientBody, requiredBody } from "./body.ts";
-import { errorResponse } from "./errors.ts";
+import { BASE_HEADERS, errorResponse } from "./errors.ts";
+import { manifestText } from "./llms.ts";
 import { manifest } from "./manifest.ts";
 import { agentDocsFor } from "./schemas.ts";
 import { iso, wireBudget, wireMessage, wireReadMessage, wireReceipt, wireReopened, wireStatus } from "./wire.ts";
@@ -14,6 +15,7 @@ import { parseThreadParam } from "../relay/threads.ts";
 
 /**
  * GET /            manifest (public)
+ * GET /llms.txt    the manifest as plain text (public)
  * GET /health      liveness (public)
  * GET /whoami      the caller's identity
  * GET /peers       presence in the caller's room
@@ -32,14 +34,17 @@ export function agentRoutes({ relay, config }: RouteDeps) {
   return new Elysia({ name: "argybargy-agent-routes" })
     .use(guards(relay))
     .get("/", ({ request }) => manifest(baseUrl(request), config), agentDocs.manifest)
+    .get("/llms.txt", ({ request }) => new Response(manifestText(manifest(baseUrl(request), config)), {
+      headers: { ...BASE_HEADERS, "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
+    }), agentDocs.llms)
     .get("/health", () => ({ status: "ok", version: VERSION }), agentDocs.health)
     .get("/whoami", ({ agent }) => ({ name: agent.name, room: agent.room, capabilities: agent.capabilities }), { agent: true, ...agentDocs.whoami })
     .get("/peers", async ({ agent }) => ({
       room: agent.room,
       peers: (await relay.peers(agent)).map((p) => ({ name: p.name, online: p.online, seconds_since_seen: p.secondsSinceSeen, capabilities: p.capabilities })),
     }), { agent: true, ...agentDocs.peers })
-    .post("/messages", async ({ agent, body, headers }) => ({
-      ok: true, message: wireMessage(await relay.post(agent, requiredBody(body), headers["idempotency-key"] ?? null)),
+    .post("/messages", async ({ agent, body, request }) => ({
+      ok: true, message: wireMessage(await relay.post(agent, requiredBody(body), request.headers.get("idempotency-key"))),
     }), { agent: true, ...agentDocs.send })
     .get("/messages", async ({ agent, query, request, server }) => {
       const since = parseIntParam(query.since, "since", 0, 0);

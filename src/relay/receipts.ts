@@ -72,6 +72,8 @@ export function summarize(m: Message, recipients: string[], cursors: Map<string,
  */
 export class DeliveryLog {
   private readonly highest = new Map<string, number>();
+  /** Highest read seq queued here, so an agent posting ten times after one delivery queues one mark. */
+  private readonly readHighest = new Map<string, number>();
   private pending: ReceiptMark[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
   private flushing: Promise<void> = Promise.resolve();
@@ -91,15 +93,19 @@ export class DeliveryLog {
     return this.highest.get(`${room}\u0000${name}`) ?? null;
   }
 
-  /** Remembers a durable delivered position learned from the store (after a restart), without a mark. */
+  /** Remembers a durable delivered position learned from the store (after a restart; 0 = none), without a mark. */
   remember(room: string, name: string, seq: number): void {
     const key = `${room}\u0000${name}`;
-    if (seq > (this.highest.get(key) ?? 0)) this.highest.set(key, seq);
+    const known = this.highest.get(key);
+    if (known === undefined || seq > known) this.highest.set(key, seq);
   }
 
-  /** Queues a read advance (a post reads what was delivered before it). */
+  /** Queues a read advance (a post reads what was delivered before it); each seq is queued once. */
   read(room: string, name: string, seq: number, atMs: number): void {
-    if (seq > 0) this.queue({ room, name, kind: "read", seq, atMs });
+    const key = `${room}\u0000${name}`;
+    if (seq <= (this.readHighest.get(key) ?? 0)) return;
+    this.readHighest.set(key, seq);
+    this.queue({ room, name, kind: "read", seq, atMs });
   }
 
   private queue(mark: ReceiptMark): void {

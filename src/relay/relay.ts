@@ -5,7 +5,7 @@ import { invalid, RelayError } from "./errors.ts";
 import { checkAddressing } from "./addressing.ts";
 import { pollBudget, round1, type PollBudget } from "./budget.ts";
 
-export type { ClaimResult, PollBudget, PollResult, ReadMessage, RelayDeps, RelayEvent, RelayLimits };
+export type { ClaimResult, PollBudget, PollResult, ReadMessage, RelayDeps, RelayEvent, RelayLimits, StreamEvent };
 import { AuthThrottle, RateLimiter } from "./limits.ts";
 import { Presence } from "./presence.ts";
 import { compareText, memberList, needsParticipants, participantNames, resolveExpects } from "./questions.ts";
@@ -34,6 +34,7 @@ import { ReopenBoard } from "./leases.ts";
 import { isPaused, pausedError } from "./loop-guard.ts";
 import { DeliveryLog, receiptsOf, recipientsOf, type Receipt } from "./receipts.ts";
 import { joinThread, parseReplyTo } from "./threads.ts";
+import { follow, StreamSlots, type FollowSource, type StreamEvent } from "./stream.ts";
 
 /**
  * The relay: authentication, posting, long-poll reads, claims and history for agents
@@ -46,6 +47,7 @@ export class Relay {
   readonly waiters = new Waiters();
   readonly readers = new ActiveReaders();
   readonly tails = new RoomTails();
+  readonly streams: StreamSlots;
   readonly presence: Presence;
   readonly changes: ChangeFeed;
   readonly rate: RateLimiter;
@@ -66,6 +68,7 @@ export class Relay {
     this.bus = deps.bus;
     this.adminToken = deps.adminToken;
     this.onEvent = deps.onEvent ?? (() => {});
+    this.streams = new StreamSlots(deps.limits.maxStreamsPerAgent);
     this.presence = new Presence(deps.limits.onlineWindow * 1000);
     this.changes = new ChangeFeed(this.waiters);
     this.rate = new RateLimiter(deps.limits.rateMax, deps.limits.rateWindow * 1000);
@@ -88,14 +91,18 @@ export class Relay {
 
   /** Resolves an `Authorization` header to its agent and touches presence. Throws 401, or 429 when throttled. */
   async authenticate(header: string | null, ip: string): Promise<Agent> {
-    const code = parseBearer(header);
-    const found = code ? await this.store.findCode(hashCode(code)) : null;
-    const now = this.clock.now();
-    const valid = found && (found.hashed || secretsEqual(code!, found.stored)) && (found.expiresMs === null || now < found.expiresMs);
-    if (!valid) return this.authFailed(ip, false);
-    const agent: Agent = { name: found.name, room: found.room, capabilities: found.capabilities };
+    const agent = await this.lookUp(header);
+    if (!agent) return this.authFailed(ip, false);
     await this.touch(agent.room, agent.name, true, agent.capabilities);
     return agent;
+  }
+
+  /** The agent a bearer header names, or null when it is missing, unknown, revoked or expired. No side effects. */
+  private async lookUp(header: string | null): Promise<Agent | null> {
+    const code = parseBearer(header);
+    const found = code ? await this.store.findCode(hashCode(code)) : null;
+    const valid = found && (found.hashed || secretsEqual(code!, found.stored)) && (found.expiresMs === null || this.clock.now() < found.expiresMs);
+    return valid ? { name: found.name, room: found.room, capabilities: found.capabilities } : null;
   }
 
   /** Checks `X-Admin-Token` in constant time. Throws 401, or 429 when throttled. */
@@ -170,8 +177,9 @@ export class Relay {
     const b = requireObject(body);
     const text = checkText(b.text, this.limits.maxText);
     const { to, expectsReply } = await this.addressing(agent.room, b.to, b.expects_reply);
-    const thread = await this.threadFor(agent.room, b.reply_to, agent.name);
-    const draft: Draft = { room: agent.room, from: agent.name, to, text, expectsReply, ...thread };
+    // No await without reply_to: every await on the post path shrinks the group-commit batches.
+    const thread = b.reply_to === undefined || b.reply_to === null ? null : await this.threadFor(agent.room, b.reply_to, agent.name);
+    const draft: Draft = { room: agent.room, from: agent.name, to, text, expectsReply, ...(thread ?? {}) };
     if (key === null) return this.postNow(agent, draft, null);
     const record = this.keyRecord(agentScope(agent.room, agent.name), key, body);
     return this.idempotent(record, () => this.postNow(agent, draft, record));
@@ -188,7 +196,7 @@ export class Relay {
     }
     const message = await this.commit(draft, { refuseIfClosed: true, maxRooms: this.limits.maxRooms, byOperator: false, idempotency });
     this.presence.restartClock(agent.room, agent.name, this.clock.now());
-    await this.readOnPost(agent);
+    this.readOnPost(agent);
     return message;
   }
 
@@ -222,14 +230,20 @@ export class Relay {
     });
   }
 
-  /** A post reads everything delivered to its author before it (issue 10 receipts). */
-  private async readOnPost(agent: Agent): Promise<void> {
-    let seen = this.deliveries.highestDelivered(agent.room, agent.name);
-    if (seen === null) {
-      seen = (await this.store.getCursor(agent.room, agent.name)).seenSeq;
-      this.deliveries.remember(agent.room, agent.name, seen);
-    }
-    this.deliveries.read(agent.room, agent.name, seen, this.clock.now());
+  /**
+   * A post reads everything delivered to its author before it (issue 10 receipts). Never awaited
+   * by the post: an extra await per post would split the group commit into smaller batches.
+   */
+  private readOnPost(agent: Agent): void {
+    const { room, name } = agent;
+    const now = this.clock.now();
+    const seen = this.deliveries.highestDelivered(room, name);
+    if (seen !== null) return this.deliveries.read(room, name, seen, now);
+    // First post of this agent since the process started: its delivered mark is in the store.
+    void this.store.getCursor(room, name).then((c) => {
+      this.deliveries.remember(room, name, c.seenSeq);
+      this.deliveries.read(room, name, this.deliveries.highestDelivered(room, name) ?? 0, now);
+    }, (error) => this.emit({ kind: "receipts_failed", error }));
   }
 
   /**
@@ -329,6 +343,34 @@ export class Relay {
     } finally {
       reader.end();
     }
+  }
+
+  /**
+   * `GET /messages/stream` (issue 8): every message visible to `agent` after `since`, then live,
+   * with the poll's Invariant N; `room` events when the exit advice changes; `idle` after
+   * `idleMs` of silence. Takes one of the agent's stream slots (the oldest is ended past the
+   * cap). Ends when `signal` aborts, the slot is taken over, the relay shuts down, or (checked
+   * every `idleMs`) `credential` no longer names this agent: revoked or expired codes stop reading.
+   * Without `credential` (in-process callers) there is no such check.
+   */
+  follow(agent: Agent, since: number, opts: { idleMs: number; signal?: AbortSignal; credential?: string | null }): AsyncGenerator<StreamEvent> {
+    const slot = this.streams.take(`${agent.room}\u0000${agent.name}`, opts.signal);
+    const credential = opts.credential;
+    const relay = this;
+    const source: FollowSource = {
+      read: (a, since, wait, signal) => relay.read(a, since, wait, signal),
+      waiters: relay.waiters,
+      clock: relay.clock,
+      get isClosing() {
+        return relay.isClosing;
+      },
+      stillValid: async () => {
+        if (credential === undefined) return true; // an in-process caller that holds no code
+        const now = await relay.lookUp(credential);
+        return now !== null && now.name === agent.name && now.room === agent.room;
+      },
+    };
+    return follow(source, agent, since, opts.idleMs, slot);
   }
 
   private answer(agent: Agent, snap: RoomSnapshot, messages: ReadMessage[]): Omit<PollResult, "reopened"> {
@@ -465,6 +507,7 @@ export class Relay {
    */
   async shutdown(graceMs = 2000): Promise<void> {
     this.closing = true;
+    this.streams.abortAll();
     this.waiters.bumpAll();
     for (let waited = 0; this.waiters.count() > 0 && waited < graceMs; waited += 10) {
       await new Promise((r) => setTimeout(r, 10));

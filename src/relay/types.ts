@@ -350,6 +350,8 @@ export interface RelayLimits {
   claimTtl: number;
   /** Consecutive agent messages before a room pauses; 0 = off (ARGYBARGY_LOOP_GUARD). */
   loopGuard: number;
+  /** Open `/messages/stream` connections per (room, name); 0 = no cap. */
+  maxStreamsPerAgent: number;
 }
 
 /** Something worth a log line; the adapters decide how to print it (the domain never logs). */

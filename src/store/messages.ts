@@ -46,8 +46,9 @@ export class MessageQueries {
         VALUES ($room, $seq, $ts, $from_name, $to_name, $text, $expects_reply, $open_q, $reply_to, $thread)`),
       // The holder's reply completes its lease: a reply in the question's thread position
       // (reply_to = seq) or a DM to the asker. The claim stays; the lease no longer runs out.
-      complete: p(`UPDATE messages SET lease_until = NULL, open_q = 0 WHERE room = $room AND claimed_by = $from_name
-        AND lease_until IS NOT NULL AND (seq = $reply_to OR from_name = $to_name) AND seq < $seq`),
+      // INDEXED BY: otherwise the planner walks the whole room by (room, seq) on every post.
+      complete: p(`UPDATE messages INDEXED BY messages_lease_holder SET lease_until = NULL, open_q = 0
+        WHERE room = $room AND claimed_by = $from_name AND lease_until IS NOT NULL AND (seq = $reply_to OR from_name = $to_name)`),
       // Any later post by the addressed party answers a named question; for `anyone`, a post by anyone but the asker.
       answer: p(`UPDATE messages SET open_q = 0 WHERE room = $room AND open_q = 1 AND seq < $seq
         AND (expects_reply = $from_name OR (expects_reply = 'anyone' AND from_name <> $from_name))`),
@@ -114,7 +115,7 @@ export class MessageQueries {
       expects_reply: input.expectsReply, open_q: input.expectsReply === "none" ? 0 : 1, reply_to: input.replyTo, thread,
     });
     this.q.answer.run({ room, seq, from_name: input.from });
-    this.q.complete.run({ room, seq, from_name: input.from, to_name: input.to, reply_to: input.replyTo ?? 0 });
+    this.q.complete.run({ room, from_name: input.from, to_name: input.to, reply_to: input.replyTo ?? 0 });
     let count = (agg?.msg_count ?? 0) + 1;
     if (input.retention > 0 && count > input.retention) {
       const upto = seq - input.retention;

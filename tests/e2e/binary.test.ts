@@ -3,6 +3,10 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { EventSource } from "eventsource";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
 /**
  * The compiled binary end to end: built by scripts/build (the release flags), run as `up
@@ -117,6 +121,54 @@ describe("the compiled binary", () => {
     expect(last.exit_reason).toBe("room_closed");
   }, 30_000);
 
+  test("serves the SSE stream: eventsource gets the backlog, a live post and the close as a room event", async () => {
+    const { code: reader } = JSON.parse(run("invite", "--name", "reader", "--room", "sse", "--json").stdout);
+    expect(run("post", "sse", "before the stream").code).toBe(0);
+    const events: { type: string; id: string; data: any }[] = [];
+    const es = new EventSource(`${base}/messages/stream`, {
+      fetch: (url, init) => fetch(url, { ...init, headers: { ...init.headers, authorization: `Bearer ${reader}` } }),
+    });
+    for (const type of ["message", "room"]) {
+      es.addEventListener(type, (e) => events.push({ type, id: (e as MessageEvent).lastEventId, data: JSON.parse((e as MessageEvent).data) }));
+    }
+    const until = async (n: number) => {
+      for (const deadline = Date.now() + 10_000; events.length < n; await Bun.sleep(10)) {
+        if (Date.now() > deadline) throw new Error(`only ${events.length} events: ${JSON.stringify(events)}`);
+      }
+    };
+    try {
+      await until(1);
+      expect(run("post", "sse", "live one").code).toBe(0);
+      await until(2);
+      expect(run("close", "sse").code).toBe(0);
+      await until(3);
+      expect(events.map((e) => [e.type, e.id, e.data.text ?? e.data.exit_reason])).toEqual([
+        ["message", "1", "before the stream"], ["message", "2", "live one"], ["room", "2", "room_closed"],
+      ]);
+      expect(events[2]!.data).toMatchObject({ room: "sse", status: "closed", should_exit: true });
+    } finally {
+      es.close();
+    }
+  }, 30_000);
+
+  test("serves /mcp to the SDK's client, and `argybargy mcp` bridges stdio to it", async () => {
+    const code = (name: string) => JSON.parse(run("invite", "--name", name, "--room", "mcp", "--json").stdout).code as string;
+    const overHttp = new Client({ name: "e2e-http", version: "1" });
+    await overHttp.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { requestInit: { headers: { authorization: `Bearer ${code("carol")}` } } }));
+    const overStdio = new Client({ name: "e2e-stdio", version: "1" });
+    await overStdio.connect(new StdioClientTransport({ command: bin, args: ["mcp", "--url", base], env: { ...env(), ARGYBARGY_CODE: code("dave") }, stderr: "ignore" }));
+    try {
+      expect((await overStdio.listTools()).tools.map((t) => t.name).sort()).toEqual(["claim", "history", "peers", "send", "wait", "whoami"]);
+      const text = (r: unknown) => JSON.parse((r as { content: { text: string }[] }).content[0]!.text);
+      const sent = text(await overStdio.callTool({ name: "send", arguments: { text: "hi from the binary's bridge", expects_reply: "carol" } }));
+      const got = text(await overHttp.callTool({ name: "wait", arguments: { timeout_s: 10 } }));
+      expect(got.messages.map((m: any) => [m.seq, m.from, m.expects_reply_resolved])).toEqual([[sent.seq, "dave", "carol"]]);
+    } finally {
+      await overStdio.close();
+      await overHttp.close();
+    }
+  }, 30_000);
+
   test("a failure is one line on stderr and exit 1; a bad flag is usage and exit 2", () => {
     const unreachable = Bun.spawnSync([bin, "health", "--url", `http://127.0.0.1:${freePort()}`], { env: env(), stdout: "pipe", stderr: "pipe" });
     expect(unreachable.exitCode).toBe(1);
@@ -126,10 +178,15 @@ describe("the compiled binary", () => {
     expect(bad.stderr).toContain("USAGE argybargy rooms");
   });
 
-  test("SIGTERM stops it with exit 0", async () => {
+  test("SIGTERM stops it with exit 0, also with a stream open", async () => {
+    const { code: stayer } = JSON.parse(run("invite", "--name", "stayer", "--room", "sse", "--json").stdout);
+    const open = await fetch(`${base}/messages/stream`, { headers: { authorization: `Bearer ${stayer}` } });
+    expect(open.status).toBe(200);
+    const drained = open.text().then(() => "ended", () => "ended");
     up!.kill("SIGTERM");
     const code = await Promise.race([up!.exited, Bun.sleep(5_000).then(() => null)]);
     expect(code).toBe(0);
+    expect(await drained).toBe("ended");
     expect(await fetch(`${base}/health`).catch(() => null)).toBeNull();
   }, 10_000);
 });
