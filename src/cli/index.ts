@@ -5,8 +5,11 @@ import { checkArgs } from "./args.ts";
 import { backupCommand } from "./backup.ts";
 import { closeCommand } from "./close.ts";
 import { codesCommand } from "./codes.ts";
+import { connectCommand } from "./connect.ts";
 import { oneLine } from "./context.ts";
+import { attachCommand } from "./attach.ts";
 import { healthCommand } from "./health.ts";
+import { hookCommand } from "./hook.ts";
 import { importCommand } from "./import.ts";
 import { inviteCommand } from "./invite.ts";
 import { mcpCommand } from "./mcp.ts";
@@ -35,6 +38,9 @@ const VERBS: Record<string, CommandDef<any>> = {
   close: closeCommand,
   reopen: reopenCommand,
   health: healthCommand,
+  attach: attachCommand,
+  hook: hookCommand,
+  connect: connectCommand,
   import: importCommand,
   backup: backupCommand,
   restore: restoreCommand,

@@ -1,13 +1,12 @@
-import { readFileSync } from "node:fs";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { defineCommand } from "citty";
-import { VERSION } from "../config.ts";
+import { loadAgentEnv, VERSION } from "../config.ts";
 import { MCP_WAIT_CEILING } from "../http/mcp-tools.ts";
-import { controlUrl } from "./client.ts";
+import { agentArgs, agentCode, agentUrl } from "./agent-client.ts";
 import { oneLine, setupVerb } from "./context.ts";
 import { createLogger } from "./log.ts";
 import { fail } from "./output.ts";
@@ -23,16 +22,13 @@ const CALL_TIMEOUT_MS = (MCP_WAIT_CEILING + 30) * 1000;
  */
 export const mcpCommand = defineCommand({
   meta: { name: "mcp", description: "Serve the relay's MCP tools over stdio (for MCP hosts that launch a command)" },
-  args: {
-    url: { type: "string", description: "Relay URL (default http://127.0.0.1:<ARGYBARGY_PORT>); /mcp is added" },
-    code: { type: "string", description: "Access code (visible in ps: prefer --code-file or ARGYBARGY_CODE)" },
-    "code-file": { type: "string", description: "File holding the access code" },
-  },
+  args: agentArgs,
   async run(ctx) {
-    const { config } = setupVerb(ctx);
+    const { io, config } = setupVerb(ctx);
     const log = createLogger(config.logLevel);
-    const code = codeFrom(ctx.args.code, ctx.args["code-file"], config.agentCode);
-    const endpoint = new URL(`${controlUrl(config, ctx.args.url).replace(/\/mcp$/, "")}/mcp`);
+    const env = loadAgentEnv(io.env);
+    const code = agentCode(ctx.args, env);
+    const endpoint = new URL(`${agentUrl(ctx.args.url, env, config.port).replace(/\/+$/, "").replace(/\/mcp$/, "")}/mcp`);
     const relay = new Client({ name: "argybargy-mcp-bridge", version: VERSION });
     try {
       await relay.connect(new StreamableHTTPClientTransport(endpoint, { requestInit: { headers: { authorization: `Bearer ${code}` } } }));
@@ -61,23 +57,6 @@ export const mcpCommand = defineCommand({
     await relay.close().catch(() => {});
   },
 });
-
-/** --code > --code-file > ARGYBARGY_CODE; exit 1 when none gives a code. */
-function codeFrom(flag: string | undefined, file: string | undefined, env: string | null): string {
-  if (flag !== undefined && flag.trim()) return flag.trim();
-  if (file !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8").trim();
-    } catch (err) {
-      fail(`cannot read --code-file ${file}: ${(err as NodeJS.ErrnoException).code ?? oneLine((err as Error).message)}`);
-    }
-    if (!text) fail(`--code-file ${file} is empty`);
-    return text;
-  }
-  if (env) return env;
-  fail("no access code: pass --code-file FILE, set ARGYBARGY_CODE, or pass --code (argybargy invite prints one)");
-}
 
 /** One line about a failure talking to the relay; never the code itself. */
 function describe(err: unknown): string {

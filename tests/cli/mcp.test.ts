@@ -109,7 +109,7 @@ describe("argybargy mcp (stdio bridge)", () => {
     };
     const none = await run(["--url", r.url]);
     expect(none).toMatchObject({ code: 1, stdout: "" });
-    expect(none.stderr).toContain("no access code");
+    expect(none.stderr).toContain("no agent code");
     const bad = await run(["--url", r.url, "--code", "wrong-code-0000000000000000000000"]);
     expect(bad).toMatchObject({ code: 1, stdout: "" });
     expect(bad.stderr).toContain("HTTP 401 unauthorized");
@@ -118,6 +118,6 @@ describe("argybargy mcp (stdio bridge)", () => {
     expect(gone).toMatchObject({ code: 1, stdout: "" });
     expect(gone.stderr.split("\n")).toHaveLength(1);
     const missing = await run(["--url", r.url, "--code-file", join(dir.path, "absent")]);
-    expect(missing.stderr).toContain("cannot read --code-file");
+    expect(missing.stderr).toContain("cannot read the code file");
   }, 30_000);
 });

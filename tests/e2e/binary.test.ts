@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { runs, standIn } from "../cli/stand-ins.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -177,6 +178,83 @@ describe("the compiled binary", () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("USAGE argybargy rooms");
   });
+
+  test("attach --exec wakes a stand-in agent once per DM, with the message on stdin, and exits 0 when the room closes", async () => {
+    const { code } = JSON.parse(run("invite", "--name", "codex", "--room", "wake", "--json").stdout);
+    const agentBin = join(work, "agent-bin");
+    const log = join(work, "agent-log");
+    standIn(agentBin, log);
+    const attach = Bun.spawn([bin, "attach", "--url", base, "--debounce-ms", "200", "--exec", 'fake-agent "$ARGYBARGY_SUMMARY"'], {
+      env: { ...env(), PATH: `${agentBin}:/usr/bin:/bin`, ARGYBARGY_CODE: code }, stdin: "ignore", stdout: "pipe", stderr: "pipe",
+    });
+    try {
+      const deadline = Date.now() + 20_000;
+      const waitFor = async (check: () => boolean, what: string) => {
+        while (!check()) {
+          if (Date.now() > deadline) throw new Error(`${what}; attach stderr:\n${await new Response(attach.stderr).text()}`);
+          await Bun.sleep(50);
+        }
+      };
+      await Bun.sleep(500);
+      expect(run("post", "wake", "please look at the build", "--to", "codex").code).toBe(0);
+      await waitFor(() => runs(log).length === 1, "no run of the stand-in agent");
+      const [woke] = runs(log);
+      expect(woke!.args).toEqual(["1 thing needs you in #wake: operator asked you (#1)"]);
+      expect(woke!.stdin.messages).toEqual([expect.objectContaining({ seq: 1, from: "operator", to: "codex", text: "please look at the build" })]);
+      expect(woke!.env.ARGYBARGY_CODE).toBeUndefined();
+      const readSeq = async () => (await (await fetch(`${base}/messages/position`, { headers: agent(code) })).json()).read_seq;
+      while ((await readSeq()) !== 1) {
+        if (Date.now() > deadline) throw new Error("the burst was never acknowledged");
+        await Bun.sleep(50);
+      }
+      expect(run("close", "wake").code).toBe(0);
+      expect(await Promise.race([attach.exited, Bun.sleep(15_000).then(() => "still running")])).toBe(0);
+      expect(runs(log)).toHaveLength(1);
+    } finally {
+      if (attach.exitCode === null) attach.kill("SIGKILL");
+    }
+  }, 60_000);
+
+  test("hook claude-stop reads Claude Code's JSON on stdin and blocks the stop with what needs the agent", () => {
+    const { code } = JSON.parse(run("invite", "--name", "claude", "--room", "hooked", "--json").stdout);
+    expect(run("post", "hooked", "your turn", "--to", "claude").code).toBe(0);
+    const input = JSON.stringify({ session_id: "e2e", transcript_path: "/t.jsonl", cwd: work, hook_event_name: "Stop", stop_hook_active: false });
+    const hook = (wait: string) => Bun.spawnSync([bin, "hook", "claude-stop", "--url", base, "--wait", wait, "--state-dir", join(work, "hook-state")], {
+      env: { ...env(), ARGYBARGY_CODE: code }, stdin: Buffer.from(input), stdout: "pipe", stderr: "pipe",
+    });
+    const first = hook("0");
+    expect(first.exitCode).toBe(0);
+    const out = JSON.parse(first.stdout.toString());
+    expect(out.decision).toBe("block");
+    expect(out.reason).toContain("#1 operator → you (expects you): your turn");
+    const second = hook("1");
+    expect([second.exitCode, second.stdout.toString(), second.stderr.toString()]).toEqual([0, "", ""]);
+  }, 30_000);
+
+  test("attach stopped by SIGTERM while the agent runs exits 0 and leaves that burst unread", async () => {
+    const { code } = JSON.parse(run("invite", "--name", "codex", "--room", "wake2", "--json").stdout);
+    const agentBin = join(work, "agent-bin2");
+    const log = join(work, "agent-log2");
+    standIn(agentBin, log);
+    const attach = Bun.spawn([bin, "attach", "--url", base, "--debounce-ms", "100", "--exec", "fake-agent"], {
+      env: { ...env(), PATH: `${agentBin}:/usr/bin:/bin`, ARGYBARGY_CODE: code, STANDIN_SLEEP: "30" }, stdin: "ignore", stdout: "pipe", stderr: "pipe",
+    });
+    try {
+      await Bun.sleep(500);
+      expect(run("post", "wake2", "long job", "--to", "codex").code).toBe(0);
+      const deadline = Date.now() + 20_000;
+      while (!existsSync(join(log, "running"))) {
+        if (Date.now() > deadline) throw new Error("the stand-in agent never started");
+        await Bun.sleep(50);
+      }
+      attach.kill("SIGTERM");
+      expect(await Promise.race([attach.exited, Bun.sleep(15_000).then(() => "still running")])).toBe(0);
+      const position = await (await fetch(`${base}/messages/position`, { headers: agent(code) })).json();
+      expect(position.read_seq).toBe(0);
+    } finally {
+      if (attach.exitCode === null) attach.kill("SIGKILL");
+    }
+  }, 60_000);
 
   test("SIGTERM stops it with exit 0, also with a stream open", async () => {
     const { code: stayer } = JSON.parse(run("invite", "--name", "stayer", "--room", "sse", "--json").stdout);
