@@ -78,24 +78,25 @@ describe("dashboard: receipts, leases, threads, the loop guard", () => {
     const bob = h.asAgent(await h.invite("bob", "lease-room"));
     const seq = await alice.post({ text: "who takes the deploy?", expects_reply: "anyone" });
     await bob.poll(0);
+    const o = await h.open("/dashboard?room=lease-room");
+    await row(o.page, seq).waitFor();
+    // The page is up before the lease starts, so a slow page load cannot eat the 10 s.
     const claim = await bob.claim(seq, 10); // the shortest lease the server allows
     expect(claim.status).toBe(200);
     expect(typeof claim.json.claim_expires_at).toBe("string");
-
-    const o = await h.open("/dashboard?room=lease-room");
     const badge = row(o.page, seq).locator('[data-badge="claimed"]');
-    await badge.waitFor();
+    await badge.waitFor({ timeout: 8000 });
     const timer = badge.locator('[data-testid="lease-timer"]');
     const first = await timer.innerText();
     expect(first).toMatch(/^0:(0\d|10) left$/);
+    // The header's turn chip counts the same lease.
+    expect(await o.page.locator('[data-turn="claimed"] [data-testid="lease-timer"]').innerText()).toMatch(/^0:\d\d left$|^lease expired$/);
     const secs = (t: string) => Number(t.match(/^0:(\d\d)/)?.[1] ?? -1);
     await o.page.waitForFunction((before) => {
       const t = document.querySelector('[data-badge="claimed"] [data-testid="lease-timer"]')?.textContent ?? "";
       const m = t.match(/^0:(\d\d) left$/);
       return !m || Number(m[1]) < before;
     }, secs(first), { timeout: 5000 });
-    // The header's turn chip counts the same lease.
-    expect(await o.page.locator('[data-turn="claimed"] [data-testid="lease-timer"]').innerText()).toMatch(/ left$|^lease expired$/);
 
     // The server's sweep reopens it; the change feed brings the note to the message and the inbox.
     const note = row(o.page, seq).locator('[data-testid="claim-note"]');
