@@ -115,7 +115,7 @@ export function headerRoom(body, room) {
     title: closed ? "Reopen #" + room + " so agents may post again" : armed ? "Click again to close #" + room + " and dismiss its agents" : "Close #" + room + ": every agent is told to leave",
     on: { click: () => lifecycle(closed ? "reopen" : "close") },
   }, icon(closed ? "unlock" : "lock"), closed ? "Reopen room" : armed ? "Confirm close" : "Close room");
-  body.append(h("span", { class: "conv-header__icon" + (closed ? " is-closed" : "") }, icon(closed ? "lock" : "hash")), titles,
+  body.append(h("span", { class: "conv-header__icon" + (closed ? " is-closed" : "") }, icon(closed ? "lock" : why ? "pause" : "hash")), titles,
     h("span", { class: "conv-header__spacer" }), btn);
 }
 

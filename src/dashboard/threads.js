@@ -29,7 +29,7 @@ export function splitThreads(msgs) {
 }
 
 const keyOf = (room, seq) => room + ":" + seq;
-export const threadOpen = (room, seq) => S.threadsOpen.has(keyOf(room, seq));
+const threadOpen = (room, seq) => S.threadsOpen.has(keyOf(room, seq));
 
 /** Expands or collapses the thread of root `seq`. */
 export function toggleThread(room, seq) {

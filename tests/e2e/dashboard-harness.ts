@@ -9,12 +9,14 @@ import { join, resolve } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 
 const repo = resolve(import.meta.dir, "../..");
+/** The Chromium binary the tests drive. */
 export const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
   "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
 /** An open page, what it requested and which console errors it logged. */
 export interface Opened { page: Page; requests: string[]; errors: string[]; close: () => Promise<void> }
+/** A page's stored token (null: none), viewport, theme, and whether it is a touch phone. */
 export interface OpenOptions { token?: string | null; width?: number; height?: number; theme?: string; mobile?: boolean }
 
 async function readListenUrl(proc: Bun.Subprocess<"ignore", "pipe", "pipe">): Promise<string> {
