@@ -86,7 +86,7 @@ export function agentRoutes({ relay, config }: RouteDeps) {
     }, { agent: true, ...agentDocs.renew })
     .post("/messages/:seq/claim/release", async ({ agent, params }) => ({ ok: true, ...(await relay.claims.release(agent, seqParam(params.seq))) }), { agent: true, ...agentDocs.release })
     .get("/messages/:seq/receipts", async ({ agent, params }) => {
-      const r = await relay.receipts(agent, seqParam(params.seq));
+      const r = await relay.receiptViews.forAgent(agent, seqParam(params.seq));
       return { seq: r.seq, receipts: r.receipts.map(wireReceipt) };
     }, { agent: true, ...agentDocs.receipts })
     .get("/history", async ({ agent, query }) => {

@@ -1,6 +1,6 @@
 import { hashCode } from "./codes.ts";
 import { invalid, RelayError } from "./errors.ts";
-import type { IdempotencyRecord, Message } from "./types.ts";
+import type { IdempotencyRecord, Message, Store } from "./types.ts";
 
 /** Longest accepted `Idempotency-Key` header, in characters. */
 export const IDEMPOTENCY_KEY_MAX = 200;
@@ -55,4 +55,32 @@ export class InFlightKeys {
     this.running.set(id, { bodyHash: record.bodyHash, answer });
     return answer;
   }
+}
+
+/** The durable form of a key for `scope`, valid for 24 h from `nowMs`. */
+export function keyRecord(scope: string, key: string, body: unknown, nowMs: number): IdempotencyRecord {
+  return { scope, key, bodyHash: bodyHash(body), freshSinceMs: nowMs - IDEMPOTENCY_WINDOW_MS };
+}
+
+/** A key another process stored between our look-up and our insert; `postOnce` looks it up again. */
+export class DuplicateKey extends Error {}
+
+/**
+ * Runs `first` once per key: a retry in flight waits for the first attempt, a later one gets the
+ * stored first answer, and a key stored by another process meanwhile (the insert refused it as
+ * DuplicateKey) is looked up after the fact. Throws 422 `idempotency_key_reused` for another body.
+ */
+export function postOnce(store: Pick<Store, "findIdempotent">, inFlight: InFlightKeys, record: IdempotencyRecord, first: () => Promise<Message>): Promise<Message> {
+  const stored = () => store.findIdempotent(record.scope, record.key, record.freshSinceMs);
+  return inFlight.run(record, async () => {
+    const found = await stored();
+    if (found) return replay(found, record);
+    try {
+      return await first();
+    } catch (err) {
+      const raced = err instanceof DuplicateKey ? await stored() : null;
+      if (raced) return replay(raced, record);
+      throw err;
+    }
+  });
 }

@@ -1,7 +1,7 @@
 import { issueCode, revokeCodes } from "./access.ts";
 import { newSecret } from "./codes.ts";
 import { invalid, RelayError } from "./errors.ts";
-import { checkIdempotencyKey, OPERATOR_SCOPE } from "./idempotency.ts";
+import { checkIdempotencyKey, keyRecord, OPERATOR_SCOPE } from "./idempotency.ts";
 import { isPaused } from "./loop-guard.ts";
 import { recipientsOf, summarize, type Receipt, type ReceiptSummary } from "./receipts.ts";
 import { instruction } from "./onboarding.ts";
@@ -59,7 +59,7 @@ export class Operator {
     const { to, expectsReply } = await this.relay.addressing(room, b.to, b.expects_reply);
     const thread = await this.relay.threadFor(room, b.reply_to, null);
     const draft = { room, from: sender, to, text, expectsReply, ...thread };
-    const record = key === null ? null : this.relay.keyRecord(OPERATOR_SCOPE, key, body);
+    const record = key === null ? null : keyRecord(OPERATOR_SCOPE, key, body, this.now);
     const speak = async () => {
       const message = await this.relay.commit(draft, { refuseIfClosed: false, maxRooms: 0, byOperator: true, idempotency: record });
       await this.relay.touch(room, sender, false);
@@ -84,7 +84,7 @@ export class Operator {
     const room = checkName(roomIn, "room");
     const m = await this.relay.store.getMessage(room, seq);
     if (!m) throw new RelayError("not_found", `There is no message ${seq} in room ${room}.`);
-    return { room, seq, receipts: await this.relay.receiptsOfMessage(m) };
+    return { room, seq, receipts: await this.relay.receiptViews.ofMessage(m) };
   }
 
   /** `POST /admin/invite`: mints a code (plaintext shown once) with a pasteable instruction. */

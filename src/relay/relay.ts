@@ -29,10 +29,11 @@ import { checkText, requireObject } from "./validate.ts";
 import { Waiters } from "./waiters.ts";
 import { ActiveReaders } from "./cursors.ts";
 import { Claims } from "./claims.ts";
-import { agentScope, bodyHash, checkIdempotencyKey, IDEMPOTENCY_WINDOW_MS, InFlightKeys, replay } from "./idempotency.ts";
+import { agentScope, checkIdempotencyKey, DuplicateKey, IDEMPOTENCY_WINDOW_MS, InFlightKeys, keyRecord, postOnce } from "./idempotency.ts";
 import { ReopenBoard } from "./leases.ts";
 import { isPaused, pausedError } from "./loop-guard.ts";
-import { DeliveryLog, receiptsOf, recipientsOf, type Receipt } from "./receipts.ts";
+import { DeliveryLog } from "./receipts.ts";
+import { ReceiptViews } from "./receipt-views.ts";
 import { joinThread, parseReplyTo } from "./threads.ts";
 import { follow, StreamSlots, type FollowSource, type StreamEvent } from "./stream.ts";
 
@@ -55,6 +56,7 @@ export class Relay {
   readonly claims: Claims;
   readonly reopens = new ReopenBoard();
   readonly deliveries: DeliveryLog;
+  readonly receiptViews = new ReceiptViews(this);
   readonly inFlightKeys = new InFlightKeys();
   private readonly bus: Bus;
   private readonly onEvent: (event: RelayEvent) => void;
@@ -76,7 +78,7 @@ export class Relay {
     this.claims = new Claims(this);
     this.deliveries = new DeliveryLog(async (marks) => {
       await this.store.recordReceipts(marks);
-      // Receipts show on the dashboard: one change per room per batch (at most one a second).
+      // Operator views show receipts: one change per room per batch, at most once a second.
       for (const room of new Set(marks.map((m) => m.room))) this.changes.bump(room);
     }, (error) => this.emit({ kind: "receipts_failed", error }));
     this.bus.subscribe((room, remote) => {
@@ -181,7 +183,7 @@ export class Relay {
     const thread = b.reply_to === undefined || b.reply_to === null ? null : await this.threadFor(agent.room, b.reply_to, agent.name);
     const draft: Draft = { room: agent.room, from: agent.name, to, text, expectsReply, ...(thread ?? {}) };
     if (key === null) return this.postNow(agent, draft, null);
-    const record = this.keyRecord(agentScope(agent.room, agent.name), key, body);
+    const record = keyRecord(agentScope(agent.room, agent.name), key, body, this.clock.now());
     return this.idempotent(record, () => this.postNow(agent, draft, record));
   }
 
@@ -196,7 +198,7 @@ export class Relay {
     }
     const message = await this.commit(draft, { refuseIfClosed: true, maxRooms: this.limits.maxRooms, byOperator: false, idempotency });
     this.presence.restartClock(agent.room, agent.name, this.clock.now());
-    this.readOnPost(agent);
+    this.receiptViews.readOnPost(agent);
     return message;
   }
 
@@ -207,43 +209,9 @@ export class Relay {
     return joinThread(replyTo, await this.store.getMessage(room, replyTo), viewer);
   }
 
-  /** The durable form of an idempotency key for `scope`, valid for 24 h. */
-  keyRecord(scope: string, key: string, body: unknown): IdempotencyRecord {
-    return { scope, key, bodyHash: bodyHash(body), freshSinceMs: this.clock.now() - IDEMPOTENCY_WINDOW_MS };
-  }
-
-  /**
-   * Posts once per key: a retry in flight waits for the first attempt, a later one gets the
-   * stored first answer; a key stored by another process meanwhile is looked up after the fact.
-   */
-  async idempotent(record: IdempotencyRecord, first: () => Promise<Message>): Promise<Message> {
-    return this.inFlightKeys.run(record, async () => {
-      const found = await this.store.findIdempotent(record.scope, record.key, record.freshSinceMs);
-      if (found) return replay(found, record);
-      try {
-        return await first();
-      } catch (err) {
-        const raced = err instanceof DuplicateKey ? await this.store.findIdempotent(record.scope, record.key, record.freshSinceMs) : null;
-        if (raced) return replay(raced, record);
-        throw err;
-      }
-    });
-  }
-
-  /**
-   * A post reads everything delivered to its author before it (issue 10 receipts). Never awaited
-   * by the post: an extra await per post would split the group commit into smaller batches.
-   */
-  private readOnPost(agent: Agent): void {
-    const { room, name } = agent;
-    const now = this.clock.now();
-    const seen = this.deliveries.highestDelivered(room, name);
-    if (seen !== null) return this.deliveries.read(room, name, seen, now);
-    // First post of this agent since the process started: its delivered mark is in the store.
-    void this.store.getCursor(room, name).then((c) => {
-      this.deliveries.remember(room, name, c.seenSeq);
-      this.deliveries.read(room, name, this.deliveries.highestDelivered(room, name) ?? 0, now);
-    }, (error) => this.emit({ kind: "receipts_failed", error }));
+  /** Posts once per idempotency key (see `postOnce`). */
+  idempotent(record: IdempotencyRecord, first: () => Promise<Message>): Promise<Message> {
+    return postOnce(this.store, this.inFlightKeys, record, first);
   }
 
   /**
@@ -405,26 +373,6 @@ export class Relay {
     return this.deliveries.flush();
   }
 
-  /**
-   * `GET /messages/{seq}/receipts`: for everyone the message was for (DM: one; broadcast: the
-   * room's members as of the post), when it was delivered and read. Any agent that may see the
-   * message may ask. Throws 404 `not_found`.
-   */
-  async receipts(agent: Agent, seq: number): Promise<{ seq: number; receipts: Receipt[] }> {
-    const m = await this.store.getMessage(agent.room, seq);
-    if (!m || !(m.to === "all" || m.to === agent.name || m.from === agent.name)) {
-      throw new RelayError("not_found", `There is no message ${seq} you can see in this room.`);
-    }
-    return { seq, receipts: await this.receiptsOfMessage(m) };
-  }
-
-  /** Receipts of a stored message, for the sender and the operator. */
-  async receiptsOfMessage(m: Message): Promise<Receipt[]> {
-    await this.flushReceipts();
-    const [posters, codes, times] = await Promise.all([this.store.listPosters(), this.store.listCodes(), this.store.receiptTimes(m.room, m.seq)]);
-    return receiptsOf(recipientsOf(m, posters, codes), times);
-  }
-
   /** The idle safety valve of SPEC §7.6. */
   budget(waited: number, quiet: number, status: RoomStatus): PollBudget {
     return pollBudget(waited, quiet, status, this.limits.maxIdleSeconds);
@@ -472,14 +420,7 @@ export class Relay {
     await this.claims.expire();
     const messages = await this.store.history(agent.room, agent.name, Math.min(limit, this.limits.maxHistory), thread);
     const resolved = await this.resolve(agent.room, messages);
-    const own = messages.filter((m) => m.from === agent.name);
-    const seen = new Map<number, number>();
-    if (own.length) {
-      await this.flushReceipts();
-      const [posters, codes, cursors] = await Promise.all([this.store.listPosters(), this.store.listCodes(), this.store.listCursors(agent.room)]);
-      const readSeq = new Map(cursors.map((c) => [c.name, c.readSeq]));
-      for (const m of own) seen.set(m.seq, recipientsOf(m, posters, codes).filter((n) => (readSeq.get(n) ?? 0) >= m.seq).length);
-    }
+    const seen = await this.receiptViews.seenBy(agent, messages);
     return {
       messages: resolved.map((m) => ({ ...m, seenBy: seen.get(m.seq) ?? null })),
       status: await this.store.getRoomStatus(agent.room),
@@ -519,6 +460,3 @@ export class Relay {
     return this.closing;
   }
 }
-
-/** A key another process stored between our look-up and our insert; `idempotent` looks it up again. */
-class DuplicateKey extends Error {}

@@ -16,6 +16,7 @@ export class DeliveryQueries {
       expire: p<{ room: string; seq: number; lapsed_by: string }>(`UPDATE messages
         SET lapsed_by = claimed_by, lapse = 'expired', claimed_by = NULL, lease_until = NULL, open_q = 1
         WHERE lease_until IS NOT NULL AND lease_until <= $now RETURNING room, seq, lapsed_by`),
+      anyDue: p<{ n: number }>("SELECT 1 AS n FROM messages WHERE lease_until IS NOT NULL AND lease_until <= $now LIMIT 1"),
       findKey: p<{ body_hash: string; message: string }>(`SELECT body_hash, message FROM idempotency_keys
         WHERE scope = $scope AND key = $key AND created_at >= $since`),
       purgeKeys: p("DELETE FROM idempotency_keys WHERE created_at < $cutoff"),
@@ -42,7 +43,9 @@ export class DeliveryQueries {
     return this.q.release.get({ room, seq, name }) !== null;
   }
 
+  /** Reads before it writes: views call this on every request, and almost always nothing is due. */
   expireLeases(nowMs: number): LapsedLease[] {
+    if (!this.q.anyDue.get({ now: nowMs })) return [];
     return this.q.expire.all({ now: nowMs }).map((r) => ({ room: r.room, seq: r.seq, holder: r.lapsed_by }));
   }
 

@@ -22,6 +22,10 @@ test("delivered but never acked, acked with up_to, offline, and a later post tha
   t.clock.advance(1000);
   const bobAt = t.clock.now();
   expect((await bob.req("GET", "/messages?since=0")).json.messages.map((m: any) => m.seq)).toEqual([1]);
+  // The batched write of that delivery reaches the operator's change feed (the dashboard's ticks refresh on it).
+  const feed = (await t.admin("GET", "/admin/changes")).json.cursor;
+  await t.relay.flushReceipts();
+  expect((await t.admin("GET", `/admin/changes?since=${feed}`)).json).toMatchObject({ changed: true, rooms: ["lab"] });
   t.clock.advance(1000);
   const carolAt = t.clock.now();
   await carol.req("GET", "/messages?since=0");

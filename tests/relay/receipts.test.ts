@@ -27,7 +27,7 @@ test("a broadcast to 1,000 parked agents: no write in the wake path, one batch a
   await relay.flushReceipts();
   expect(marks()).toBe(1000 + 400); // one delivered mark per answer, one read mark per ack
 
-  const receipts = await relay.receiptsOfMessage(m);
+  const receipts = await relay.receiptViews.ofMessage(m);
   expect(receipts).toHaveLength(1000);
   expect(receipts.filter((r) => r.deliveredMs !== null)).toHaveLength(1000);
   expect(receipts.filter((r) => r.readMs !== null).map((r) => r.name)).toEqual(agents.slice(0, 400).map((a) => a.name));
