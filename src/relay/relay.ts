@@ -360,14 +360,6 @@ export class Relay {
     };
   }
 
-  /**
-   * Notes that messages up to `seq` reached `agent` on a path other than `read` (the SSE stream
-   * calls this for each event it writes). O(1), no I/O: receipts are written in batches.
-   */
-  delivered(agent: Agent, seq: number): void {
-    this.deliveries.delivered(agent.room, agent.name, seq, this.clock.now());
-  }
-
   /** Writes every receipt mark noted so far (views call this before reading receipts). */
   flushReceipts(): Promise<void> {
     return this.deliveries.flush();

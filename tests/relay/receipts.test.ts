@@ -51,3 +51,18 @@ test("a second answer covering the same seq writes no second mark; the first tim
   expect(store.db.query("SELECT seq, at FROM receipt_marks WHERE kind = 'delivered'").all()).toEqual([{ seq: m.seq, at: first }]);
   expect((await store.getCursor("r", "bob")).seenSeq).toBe(m.seq);
 });
+
+test("the stream and MCP wait count as delivery too: both read through the poll's answer path", async () => {
+  const { relay, operator } = newTestRelay();
+  for (const name of ["streamer", "waiter"]) await operator.invite({ name, room: "r" }, "http://localhost");
+  const m = await operator.say({ room: "r", text: "hello both" });
+  const ctl = new AbortController();
+  const stream = relay.follow({ name: "streamer", room: "r", capabilities: "" }, 0, { idleMs: 60_000, signal: ctl.signal });
+  const first = await stream.next();
+  expect(first.value).toMatchObject({ kind: "message", message: { seq: m.seq } });
+  ctl.abort();
+  await stream.return(undefined);
+  expect((await relay.next({ name: "waiter", room: "r", capabilities: "" }, 0))!.messages.map((x) => x.seq)).toEqual([m.seq]);
+  const receipts = await relay.receiptViews.ofMessage(m);
+  expect(receipts.map((r) => [r.name, r.deliveredMs !== null, r.readMs !== null])).toEqual([["streamer", true, false], ["waiter", true, false]]);
+});
