@@ -15,8 +15,13 @@ import { freshSchema, testDatabaseUrlSync } from "./pg-cluster.ts";
 /** Real time plus an offset that tests move forward instead of sleeping. */
 export class TestClock {
   offsetMs = 0;
+  private frozenMs: number | null = null;
   now(): number {
-    return Date.now() + this.offsetMs;
+    return (this.frozenMs ?? Date.now()) + this.offsetMs;
+  }
+  /** Stops real time (only `advance` moves the clock), for exact timestamps; never with a parked poll (wait > 0). */
+  freeze(): void {
+    this.frozenMs = Date.now();
   }
   advance(ms: number): void {
     this.offsetMs += ms;
@@ -48,13 +53,19 @@ export function newTestStore(): Store & BulkStore {
 }
 
 /**
- * The default Config with ARGYBARGY_* overrides given as environment strings. In PostgreSQL
- * runs it points servers started from it at a fresh schema, unless the test sets a database.
+ * The default Config with ARGYBARGY_* overrides given as environment strings. The loop guard is
+ * off unless a test sets ARGYBARGY_LOOP_GUARD: many tests post far more than 50 agent messages.
+ * In PostgreSQL runs it points servers started from it at a fresh schema, unless the test sets a database.
  */
 export function testConfig(env: Record<string, string> = {}, dataDir = "/nonexistent-test-data"): Config {
   const db = TEST_STORE === "postgres" && env.ARGYBARGY_DATABASE_URL === undefined ? { ARGYBARGY_DATABASE_URL: freshDatabaseUrl() } : {};
-  return loadConfig({}, { ARGYBARGY_DATA: dataDir, ...db, ...env }).config;
+  return loadConfig({}, { ARGYBARGY_DATA: dataDir, ARGYBARGY_LOOP_GUARD: "0", ...db, ...env }).config;
 }
+
+/** Commit options of an agent post without quota or key (`relay.commit(draft, AGENT_POST)`). */
+export const AGENT_POST = { refuseIfClosed: true, maxRooms: 0, byOperator: false, idempotency: null } as const;
+/** The issue-10 fields of a store insert, off: no thread, no loop guard, no key. */
+export const INSERT_DEFAULTS = { replyTo: null, thread: null, byOperator: false, loopGuard: 0, idempotency: null } as const;
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
 

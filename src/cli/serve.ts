@@ -15,7 +15,7 @@ import { createLogger } from "./log.ts";
 import { openStore, setupVerb } from "./context.ts";
 import { fail } from "./output.ts";
 
-/** Seconds between upkeep sweeps (presence transitions, rate logs, throttle windows). */
+/** Seconds between upkeep sweeps (presence transitions, rate logs, throttle windows, ended claim leases). */
 const SWEEP_SECONDS = 2;
 /** Expired codes are purged at start-up and at least this often. */
 const PURGE_MS = 3600_000;
@@ -65,6 +65,7 @@ export async function startServer(config: Config, log: ConsolaInstance = createL
     store, bus, shared, clock: { now: () => Date.now() }, limits: config, adminToken,
     onEvent: (e) => {
       if (e.kind === "connect") log.info(`peer connected: ${e.name} in #${e.room}`);
+      else if (e.kind === "receipts_failed") log.error("writing receipt marks failed:", e.error);
       else log.warn("admin token regenerated; the old token no longer works");
     },
   });
@@ -90,7 +91,7 @@ export async function startServer(config: Config, log: ConsolaInstance = createL
       ? `port ${config.port} on ${config.host} is already in use; stop the other server or pass --port`
       : `cannot listen on ${config.host}:${config.port} (${code ?? (err as Error).message})`);
   }
-  const sweep = setInterval(() => relay.sweep(), SWEEP_SECONDS * 1000);
+  const sweep = setInterval(() => void relay.sweep().catch((e) => log.error("sweep failed:", e)), SWEEP_SECONDS * 1000);
   const purge = setInterval(() => {
     void relay.purgeExpiredCodes().catch((e) => log.error("purge failed:", e));
     void shared?.sweep(Date.now() - 3600_000).catch((e) => log.error("sweep of shared state failed:", e));

@@ -14,6 +14,9 @@ export type ErrorCode =
   | "unknown_recipient"
   | "rate_limited"
   | "unavailable"
+  | "room_paused"
+  | "not_holder"
+  | "idempotency_key_reused"
   | "internal";
 
 /** A failure the caller can act on. `message` is safe to show an agent; `extra` joins the envelope. */

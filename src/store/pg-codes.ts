@@ -15,6 +15,9 @@ const toCode = (r: CodeRow): AccessCode => ({
 /** PostgreSQL text cannot hold U+0000; free-form fields other than message texts get U+FFFD instead. */
 export const noNul = (s: string): string => s.replaceAll("\u0000", "\uFFFD");
 
+/** The relay joins room and name with U+0000 in keys (rate, idempotency scope); "/" is in neither. */
+export const keyText = (s: string): string => s.replaceAll("\u0000", "/");
+
 /** Access codes and the audit log on PostgreSQL: every query of them, SQL beside it. */
 export class PgCodeQueries {
   constructor(private readonly sql: SQL) {}

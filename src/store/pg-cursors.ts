@@ -1,11 +1,14 @@
 import type { SQL } from "bun";
 import type { AgentCursor } from "../relay/types.ts";
 
-interface CursorRow { name: string; delivered_seq: string; delivered_at: string | null; read_seq: string; read_at: string | null }
+interface CursorRow {
+  name: string; delivered_seq: string; delivered_at: string | null; read_seq: string; read_at: string | null; seen_seq: string; seen_at: string | null;
+}
 
 const num = (v: string | null | undefined): number | null => (v === null || v === undefined ? null : Number(v));
 const toCursor = (r: CursorRow | undefined): AgentCursor => ({
   deliveredSeq: num(r?.delivered_seq) ?? 0, deliveredMs: num(r?.delivered_at), readSeq: num(r?.read_seq) ?? 0, readMs: num(r?.read_at),
+  seenSeq: num(r?.seen_seq) ?? 0, seenMs: num(r?.seen_at),
 });
 
 /** The per-agent positions (table `agent_cursors`) on PostgreSQL: every query of them, SQL beside it. */
@@ -13,12 +16,12 @@ export class PgCursorQueries {
   constructor(private readonly sql: SQL) {}
 
   async get(room: string, name: string): Promise<AgentCursor> {
-    const [r] = await this.sql`SELECT name, delivered_seq, delivered_at, read_seq, read_at FROM agent_cursors WHERE room = ${room} AND name = ${name}`;
+    const [r] = await this.sql`SELECT name, delivered_seq, delivered_at, read_seq, read_at, seen_seq, seen_at FROM agent_cursors WHERE room = ${room} AND name = ${name}`;
     return toCursor(r);
   }
 
   async list(room: string): Promise<(AgentCursor & { name: string })[]> {
-    const rows = await this.sql`SELECT name, delivered_seq, delivered_at, read_seq, read_at FROM agent_cursors WHERE room = ${room} ORDER BY name COLLATE "C"`;
+    const rows = await this.sql`SELECT name, delivered_seq, delivered_at, read_seq, read_at, seen_seq, seen_at FROM agent_cursors WHERE room = ${room} ORDER BY name COLLATE "C"`;
     return rows.map((r: CursorRow) => ({ name: r.name, ...toCursor(r) }));
   }
 

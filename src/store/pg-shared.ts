@@ -1,6 +1,7 @@
 import type { SQL } from "bun";
 import { PRESENCE_TTL_MS } from "../relay/presence.ts";
 import type { SharedAuthFailure, SharedPresence, SharedState } from "../relay/types.ts";
+import { keyText } from "./pg-codes.ts";
 import { isConnectionError, unavailable, type PgStore } from "./postgres.ts";
 
 /** Queued sightings and clock moves are written at most this often, in one statement. */
@@ -38,8 +39,7 @@ export class PgSharedState implements SharedState {
   }
 
   private async rateQuery(key: string, nowMs: number, max: number, windowMs: number): Promise<number> {
-    // The relay's keys join room and name with U+0000, which PostgreSQL text cannot hold; "/" is in neither.
-    const [r] = await this.sql`SELECT argy_rate_take(${key.replaceAll("\u0000", "/")}, ${nowMs}, ${max}, ${Math.round(windowMs)}) AS ms`;
+    const [r] = await this.sql`SELECT argy_rate_take(${keyText(key)}, ${nowMs}, ${max}, ${Math.round(windowMs)}) AS ms`;
     return Number(r.ms);
   }
 

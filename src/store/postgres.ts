@@ -1,12 +1,13 @@
 import { SQL } from "bun";
 import type {
   AccessCode, AgentCursor, AuditEvent, BulkStore, InsertCodeInput, InsertCodeResult, InsertMessageInput, InsertMessageResult,
-  Message, Participants, PosterRow, RoomSnapshot, RoomStatus, RoomSummary, Store, StoreDump,
+  LapsedLease, Message, Participants, PosterRow, ReceiptMark, ReceiptTimes, RoomSnapshot, RoomStatus, RoomSummary, Store, StoreDump,
 } from "../relay/types.ts";
 import { describePgError, isConnectionError, maskUrl, splitSchema, unavailable } from "./pg-errors.ts";
 import { PgBulkQueries } from "./pg-bulk.ts";
 import { PgCodeQueries } from "./pg-codes.ts";
 import { PgCursorQueries } from "./pg-cursors.ts";
+import { PgDeliveryQueries } from "./pg-delivery.ts";
 import { PgMessageQueries } from "./pg-messages.ts";
 import { migratePg } from "./pg-migrations.ts";
 
@@ -46,6 +47,7 @@ export class PgStore implements Store, BulkStore {
   private readonly codes: PgCodeQueries;
   private readonly cursors: PgCursorQueries;
   private readonly bulk: PgBulkQueries;
+  private readonly delivery: PgDeliveryQueries;
   private pending: Pending[] = [];
   private flushing = false;
   private notifies: NotifyTracker = { expect: () => {}, cancel: () => {} };
@@ -66,6 +68,7 @@ export class PgStore implements Store, BulkStore {
     this.codes = new PgCodeQueries(this.sql);
     this.cursors = new PgCursorQueries(this.sql);
     this.bulk = new PgBulkQueries(this.sql);
+    this.delivery = new PgDeliveryQueries(this.sql);
     this.ready = (async () => {
       if (schema) await sql`CREATE SCHEMA IF NOT EXISTS ${sql(schema)}`;
       await migratePg(sql, schema ? `${maskUrl(url)} (schema ${schema})` : maskUrl(url));
@@ -169,21 +172,45 @@ export class PgStore implements Store, BulkStore {
   async readTail(room: string, limit: number): Promise<RoomSnapshot> {
     return this.run(() => this.messages.readTail(room, limit));
   }
-  async history(room: string, viewer: string, limit: number): Promise<Message[]> {
-    return this.run(() => this.messages.history(room, viewer, limit));
+  async history(room: string, viewer: string, limit: number, thread: number | null = null): Promise<Message[]> {
+    return this.run(() => this.messages.history(room, viewer, limit, thread));
   }
   async getMessage(room: string, seq: number): Promise<Message | null> {
     return this.run(() => this.messages.getMessage(room, seq));
   }
-  async claimMessage(room: string, seq: number, name: string): Promise<string | null> {
+  async claimMessage(room: string, seq: number, name: string, leaseUntilMs: number | null): Promise<string | null> {
     await this.run(async () => {});
     this.notifies.expect(room);
     let won = false;
     try {
-      return await this.run(() => this.messages.claimMessage(room, seq, name, () => (won = true)));
+      return await this.run(() => this.messages.claimMessage(room, seq, name, leaseUntilMs, () => (won = true)));
     } finally {
       if (!won) this.notifies.cancel(room);
     }
+  }
+  async renewLease(room: string, seq: number, name: string, leaseUntilMs: number): Promise<boolean> {
+    return this.run(() => this.delivery.renewLease(room, seq, name, leaseUntilMs));
+  }
+  async releaseLease(room: string, seq: number, name: string): Promise<boolean> {
+    return this.run(() => this.delivery.releaseLease(room, seq, name));
+  }
+  async expireLeases(nowMs: number): Promise<LapsedLease[]> {
+    return this.run(() => this.delivery.expireLeases(nowMs));
+  }
+  async resetAgentRun(room: string): Promise<void> {
+    await this.run(() => this.messages.resetAgentRun(room));
+  }
+  async findIdempotent(scope: string, key: string, sinceMs: number): Promise<{ bodyHash: string; message: Message } | null> {
+    return this.run(() => this.delivery.findIdempotent(scope, key, sinceMs));
+  }
+  async purgeIdempotencyKeys(cutoffMs: number): Promise<number> {
+    return this.run(() => this.delivery.purgeIdempotencyKeys(cutoffMs));
+  }
+  async recordReceipts(marks: ReceiptMark[]): Promise<void> {
+    if (marks.length) await this.run(() => this.delivery.recordReceipts(marks));
+  }
+  async receiptTimes(room: string, seq: number): Promise<ReceiptTimes[]> {
+    return this.run(() => this.delivery.receiptTimes(room, seq));
   }
   async getRoomStatus(room: string): Promise<RoomStatus> {
     return this.run(() => this.messages.getRoomStatus(room));

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import type { InsertCodeInput, InsertMessageInput, Store } from "../../src/relay/types.ts";
+import { INSERT_DEFAULTS } from "../helpers.ts";
 import { STORE_KINDS, type StoreSite } from "./stores.ts";
 
 /** One body per store behaviour, run against SQLite and PostgreSQL alike. */
@@ -16,7 +17,7 @@ for (const kind of STORE_KINDS) {
     });
 
     const post = (room: string, from: string, text: string, extra: Partial<InsertMessageInput> = {}) =>
-      store.insertMessage({ room, from, to: "all", text, expectsReply: "none", nowMs: 1_000_000, refuseIfClosed: true, maxRooms: 0, retention: 0, ...extra });
+      store.insertMessage({ ...INSERT_DEFAULTS, room, from, to: "all", text, expectsReply: "none", nowMs: 1_000_000, refuseIfClosed: true, maxRooms: 0, retention: 0, ...extra } as InsertMessageInput);
     const code = (name: string, extra: Partial<InsertCodeInput> = {}): InsertCodeInput => ({
       name, room: "r", capabilities: "", createdMs: 1000, expiresMs: null, stored: `h-${name}`, hashed: true,
       masked: "abcd…wxyz", lookup: `h-${name}`, maxCodes: 0, ...extra,
@@ -42,13 +43,13 @@ for (const kind of STORE_KINDS) {
       const tail = await store.readTail("r", 100);
       expect(tail.messages.map((m) => m.seq)).toEqual([8, 9, 10, 11, 12]);
       expect(tail.highSeq).toBe(12);
-      expect(await store.listRoomSummaries()).toEqual([{ room: "r", messages: 5, lastSeq: 12, lastTsMs: 1_000_000 }]);
+      expect(await store.listRoomSummaries()).toEqual([{ room: "r", messages: 5, lastSeq: 12, lastTsMs: 1_000_000, agentRun: 12 }]);
       expect(await store.getMessage("r", 3)).toBeNull();
     });
 
     test("snapshots: an unknown room reads empty and open; a read carries the high seq, newest time and status", async () => {
       const empty = await store.readSince("nowhere", 0, "x");
-      expect(empty).toEqual({ messages: [], highSeq: 0, status: { name: "nowhere", status: "open", closedAtMs: null, closedBy: null }, lastTsMs: null });
+      expect(empty).toEqual({ messages: [], highSeq: 0, status: { name: "nowhere", status: "open", closedAtMs: null, closedBy: null }, lastTsMs: null, agentRun: 0 });
       await post("r", "a", "one", { nowMs: 5000 });
       await post("r", "a", "two", { nowMs: 6000 });
       const snap = await store.readSince("r", 1, "b");
@@ -83,12 +84,12 @@ for (const kind of STORE_KINDS) {
 
     test("claims: of many concurrent claimers exactly one wins and every one learns the holder", async () => {
       await post("r", "a", "task", { expectsReply: "anyone" });
-      const holders = await Promise.all(Array.from({ length: 40 }, (_, i) => store.claimMessage("r", 1, `c${i}`)));
+      const holders = await Promise.all(Array.from({ length: 40 }, (_, i) => store.claimMessage("r", 1, `c${i}`, null)));
       const winner = holders[0]!;
       expect(holders.every((h) => h === winner)).toBe(true);
       expect((await store.getMessage("r", 1))!.claimedBy).toBe(winner);
-      expect(await store.claimMessage("r", 1, "late")).toBe(winner);
-      expect(await store.claimMessage("r", 99, "x")).toBeNull();
+      expect(await store.claimMessage("r", 1, "late", null)).toBe(winner);
+      expect(await store.claimMessage("r", 99, "x", null)).toBeNull();
     });
 
     test("room status: a closed room refuses agent posts with its status, takes operator posts, and reopens", async () => {
@@ -120,10 +121,10 @@ for (const kind of STORE_KINDS) {
       await post("r", "b", "2", { nowMs: 200 });
       await post("s", "a", "3", { nowMs: 300 });
       const summaries = (await store.listRoomSummaries()).sort((x, y) => x.room.localeCompare(y.room));
-      expect(summaries).toEqual([{ room: "r", messages: 2, lastSeq: 2, lastTsMs: 200 }, { room: "s", messages: 1, lastSeq: 1, lastTsMs: 300 }]);
+      expect(summaries).toEqual([{ room: "r", messages: 2, lastSeq: 2, lastTsMs: 200, agentRun: 2 }, { room: "s", messages: 1, lastSeq: 1, lastTsMs: 300, agentRun: 1 }]);
       expect(await store.countMessages()).toBe(3);
       const posters = (await store.listPosters()).sort((x, y) => (x.room + x.name).localeCompare(y.room + y.name));
-      expect(posters).toEqual([{ room: "r", name: "a", lastTsMs: 100 }, { room: "r", name: "b", lastTsMs: 200 }, { room: "s", name: "a", lastTsMs: 300 }]);
+      expect(posters).toEqual([{ room: "r", name: "a", lastTsMs: 100, firstSeq: 1 }, { room: "r", name: "b", lastTsMs: 200, firstSeq: 2 }, { room: "s", name: "a", lastTsMs: 300, firstSeq: 1 }]);
       await store.insertCode(code("holder", { expiresMs: 5000 }));
       const p = await store.participants("r", 1000);
       expect([...p.posters].sort()).toEqual(["a", "b"]);
@@ -163,7 +164,7 @@ for (const kind of STORE_KINDS) {
       // "b answers a" answers both; "anyone?" was answered by b's post after it, not by c's own.
       expect(await store.waiting(10)).toEqual([]);
       const posters = (await store.listPosters()).filter((p) => p.room === "r").sort((x, y) => x.name.localeCompare(y.name));
-      expect(posters).toEqual([{ room: "r", name: "a", lastTsMs: 1 }, { room: "r", name: "b", lastTsMs: 5 }, { room: "r", name: "c", lastTsMs: 4 }]);
+      expect(posters).toEqual([{ room: "r", name: "a", lastTsMs: 1, firstSeq: 1 }, { room: "r", name: "b", lastTsMs: 5, firstSeq: 3 }, { room: "r", name: "c", lastTsMs: 4, firstSeq: 2 }]);
       const lone = await Promise.all([post("q", "a", "anyone?", { expectsReply: "anyone" }), post("q", "a", "me again")]);
       expect(lone.every((r) => r.ok)).toBe(true);
       expect((await store.waiting(10)).map((m) => m.text)).toEqual(["anyone?"]);
@@ -215,7 +216,7 @@ for (const kind of STORE_KINDS) {
     });
 
     test("cursors: delivered moves by compare-and-set, read only rises, listed per room", async () => {
-      expect(await store.getCursor("r", "a")).toEqual({ deliveredSeq: 0, deliveredMs: null, readSeq: 0, readMs: null });
+      expect(await store.getCursor("r", "a")).toEqual({ deliveredSeq: 0, deliveredMs: null, readSeq: 0, readMs: null, seenSeq: 0, seenMs: null });
       const racers = await Promise.all([store.moveDelivered("r", "a", 0, 5, 10), store.moveDelivered("r", "a", 0, 6, 11)]);
       expect(racers.filter(Boolean)).toHaveLength(1);
       const at = (await store.getCursor("r", "a")).deliveredSeq;
@@ -223,13 +224,84 @@ for (const kind of STORE_KINDS) {
       expect(await store.moveDelivered("r", "a", at, 9, 13)).toBe(true);
       await store.raiseRead("r", "a", 4, 20);
       await store.raiseRead("r", "a", 2, 21);
-      expect(await store.getCursor("r", "a")).toEqual({ deliveredSeq: 9, deliveredMs: 13, readSeq: 4, readMs: 20 });
+      expect(await store.getCursor("r", "a")).toEqual({ deliveredSeq: 9, deliveredMs: 13, readSeq: 4, readMs: 20, seenSeq: 0, seenMs: null });
       await store.raiseRead("r", "b", 1, 30);
       expect(await store.listCursors("r")).toEqual([
-        { name: "a", deliveredSeq: 9, deliveredMs: 13, readSeq: 4, readMs: 20 },
-        { name: "b", deliveredSeq: 0, deliveredMs: null, readSeq: 1, readMs: 30 },
+        { name: "a", deliveredSeq: 9, deliveredMs: 13, readSeq: 4, readMs: 20, seenSeq: 0, seenMs: null },
+        { name: "b", deliveredSeq: 0, deliveredMs: null, readSeq: 1, readMs: 30, seenSeq: 0, seenMs: null },
       ]);
       expect(await store.listCursors("other")).toEqual([]);
+    });
+
+    test("threads: a reply joins its root's thread; history reads one thread", async () => {
+      const root = await post("r", "a", "root");
+      await post("r", "b", "elsewhere");
+      const reply = await post("r", "b", "reply", { replyTo: 1, thread: 1 });
+      expect(root.ok && root.message.thread).toBe(1);
+      expect(reply.ok && [reply.message.replyTo, reply.message.thread]).toEqual([1, 1]);
+      expect((await store.history("r", "c", 10, 1)).map((m) => [m.seq, m.replyTo, m.thread])).toEqual([[1, null, 1], [3, 1, 1]]);
+      expect((await store.getMessage("r", 3))!.thread).toBe(1);
+    });
+
+    test("leases: renew and release by the holder only; expiry reopens; the holder's reply completes the lease", async () => {
+      await post("r", "a", "task one", { expectsReply: "anyone" });
+      await post("r", "a", "task two", { expectsReply: "anyone" });
+      expect(await store.claimMessage("r", 1, "b", 5000)).toBe("b");
+      expect((await store.getMessage("r", 1))!.leaseUntilMs).toBe(5000);
+      expect(await store.renewLease("r", 1, "c", 9000)).toBe(false);
+      expect(await store.renewLease("r", 1, "b", 9000)).toBe(true);
+      expect(await store.releaseLease("r", 1, "c")).toBe(false);
+      expect(await store.releaseLease("r", 1, "b")).toBe(true);
+      expect(await store.getMessage("r", 1)).toMatchObject({ claimedBy: null, leaseUntilMs: null, lapsedBy: "b", lapse: "released" });
+      expect((await store.waiting(10)).map((m) => m.seq)).toEqual([1, 2]);
+      expect(await store.claimMessage("r", 1, "c", 6000)).toBe("c");
+      expect(await store.claimMessage("r", 2, "d", 7000)).toBe("d");
+      expect(await store.expireLeases(5999)).toEqual([]);
+      expect(await store.expireLeases(6000)).toEqual([{ room: "r", seq: 1, holder: "c" }]);
+      expect(await store.getMessage("r", 1)).toMatchObject({ claimedBy: null, lapsedBy: "c", lapse: "expired" });
+      // d answers the question it holds: the claim stays, the lease no longer runs out.
+      await post("r", "d", "done", { replyTo: 2, thread: 2 });
+      expect(await store.getMessage("r", 2)).toMatchObject({ claimedBy: "d", leaseUntilMs: null });
+      expect(await store.expireLeases(99_999)).toEqual([]);
+    });
+
+    test("loop guard: agent posts pause the room at the limit; an operator post or a reset resumes it", async () => {
+      const guard = { loopGuard: 3 };
+      for (let i = 0; i < 3; i++) expect((await post("r", `a${i % 2}`, `m${i}`, guard)).ok).toBe(true);
+      expect(await post("r", "a0", "one too many", guard)).toEqual({ ok: false, reason: "room_paused", agentRun: 3 });
+      const op = await post("r", "operator", "carry on", { ...guard, byOperator: true, refuseIfClosed: false });
+      expect(op.ok && op.agentRun).toBe(0);
+      expect((await post("r", "a0", "again", guard)).ok).toBe(true);
+      expect((await store.readSince("r", 0, "x")).agentRun).toBe(1);
+      await store.resetAgentRun("r");
+      expect((await store.listRoomSummaries())[0]!.agentRun).toBe(0);
+    });
+
+    test("idempotency keys: stored with the message in its transaction; a second insert under the key is refused; purged by age", async () => {
+      const key = { scope: "agent\u0000r\u0000a", key: "k-1", bodyHash: "h1", freshSinceMs: 0 };
+      const first = await post("r", "a", "nul\u0000 once", { idempotency: key, nowMs: 5000 });
+      expect(first.ok).toBe(true);
+      const found = await store.findIdempotent(key.scope, key.key, 0);
+      expect(found).toEqual({ bodyHash: "h1", message: (first as { message: unknown }).message });
+      expect(await post("r", "a", "twice", { idempotency: key })).toEqual({ ok: false, reason: "duplicate_key" });
+      expect(await store.findIdempotent(key.scope, key.key, 6000)).toBeNull();
+      expect(await store.purgeIdempotencyKeys(5000)).toBe(0);
+      expect(await store.purgeIdempotencyKeys(5001)).toBe(1);
+      expect(await store.countMessages()).toBe(1);
+    });
+
+    test("receipts: a mark counts only when it raises the agent's mark; a read is also a delivery", async () => {
+      for (let i = 1; i <= 4; i++) await post("r", "a", `m${i}`);
+      await store.recordReceipts([
+        { room: "r", name: "b", kind: "delivered", seq: 3, atMs: 100 },
+        { room: "r", name: "b", kind: "delivered", seq: 2, atMs: 110 }, // lower: says nothing new
+        { room: "r", name: "c", kind: "read", seq: 2, atMs: 120 },
+      ]);
+      await store.recordReceipts([{ room: "r", name: "b", kind: "read", seq: 4, atMs: 200 }, { room: "r", name: "b", kind: "delivered", seq: 3, atMs: 210 }]);
+      const times = (await store.receiptTimes("r", 2)).sort((x, y) => x.name.localeCompare(y.name));
+      expect(times).toEqual([{ name: "b", deliveredMs: 100, readMs: 200 }, { name: "c", deliveredMs: 120, readMs: 120 }]);
+      expect((await store.receiptTimes("r", 4)).sort((x, y) => x.name.localeCompare(y.name))).toEqual([{ name: "b", deliveredMs: 200, readMs: 200 }]);
+      expect(await store.getCursor("r", "b")).toMatchObject({ seenSeq: 4, seenMs: 200, readSeq: 4, readMs: 200 });
     });
 
     test("migrations: reopening keeps the data; a newer schema is refused", async () => {

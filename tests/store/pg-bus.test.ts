@@ -4,7 +4,7 @@ import { Relay } from "../../src/relay/relay.ts";
 import type { Agent } from "../../src/relay/types.ts";
 import { PgBus } from "../../src/store/pg-bus.ts";
 import { PgStore } from "../../src/store/postgres.ts";
-import { ADMIN_TOKEN, testConfig, TestClock } from "../helpers.ts";
+import { ADMIN_TOKEN, AGENT_POST, INSERT_DEFAULTS, testConfig, TestClock } from "../helpers.ts";
 import { freshSchema, testDatabaseUrl } from "../pg-cluster.ts";
 
 // Two "instances" in one process: two pools, two LISTEN connections, one schema.
@@ -43,7 +43,7 @@ test("a post, a close and a claim on A wake and refresh B; A hears its own chang
   const b = await instance();
   const first = await b.relay.read(reader, 0, 0); // fills B's cached tail of r
   const parked = b.relay.read(reader, first!.cursor, 10);
-  await a.relay.commit({ room: "r", from: "w", to: "all", text: "hello from A", expectsReply: "anyone" }, true, 0);
+  await a.relay.commit({ room: "r", from: "w", to: "all", text: "hello from A", expectsReply: "anyone" }, AGENT_POST);
   const answer = await parked;
   expect(answer!.messages.map((m) => m.text)).toEqual(["hello from A"]);
   expect(b.heard).toContainEqual(["r", true]);
@@ -79,7 +79,7 @@ test("after the LISTEN connection is killed, the bus re-LISTENs and wakes every 
     const before = b.bus.listenCount;
     await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query ILIKE ${`LISTEN%${channel}%`}`;
     // Written while the listeners are down: its NOTIFY reaches nobody.
-    await a.store.insertMessage({ room: "gap", from: "w", to: "all", text: "during the gap", expectsReply: "none", nowMs: Date.now(), refuseIfClosed: true, maxRooms: 0, retention: 0 });
+    await a.store.insertMessage({ ...INSERT_DEFAULTS, room: "gap", from: "w", to: "all", text: "during the gap", expectsReply: "none", nowMs: Date.now(), refuseIfClosed: true, maxRooms: 0, retention: 0 });
     const answer = await parked;
     expect(answer!.messages.map((m) => m.text)).toEqual(["during the gap"]);
     expect(b.bus.listenCount).toBeGreaterThan(before);
