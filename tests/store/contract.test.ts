@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import type { InsertCodeInput, InsertMessageInput, Store } from "../../src/relay/types.ts";
+import type { InsertCodeInput, InsertMessageInput, Message, Store } from "../../src/relay/types.ts";
 import { INSERT_DEFAULTS } from "../helpers.ts";
 import { STORE_KINDS, type StoreSite } from "./stores.ts";
 
@@ -282,7 +282,7 @@ for (const kind of STORE_KINDS) {
       const first = await post("r", "a", "nul\u0000 once", { idempotency: key, nowMs: 5000 });
       expect(first.ok).toBe(true);
       const found = await store.findIdempotent(key.scope, key.key, 0);
-      expect(found).toEqual({ bodyHash: "h1", message: (first as { message: unknown }).message });
+      expect(found).toEqual({ bodyHash: "h1", message: (first as { message: Message }).message });
       expect(await post("r", "a", "twice", { idempotency: key })).toEqual({ ok: false, reason: "duplicate_key" });
       expect(await store.findIdempotent(key.scope, key.key, 6000)).toBeNull();
       expect(await store.purgeIdempotencyKeys(5000)).toBe(0);
