@@ -23,7 +23,7 @@ async function startInstance(): Promise<{ proc: Bun.Subprocess<"ignore", "pipe",
   const proc = Bun.spawn(["bun", MAIN, "serve", "--port", "0"], {
     env: {
       ...process.env, ARGYBARGY_DATA: dir.path, ARGYBARGY_DATABASE_URL: dbUrl, ARGYBARGY_LOG_LEVEL: "error",
-      ARGYBARGY_RATE_MAX: String(RATE_MAX), ARGYBARGY_RATE_WINDOW: "120", ARGYBARGY_AUTH_FAIL_MAX: "0", ARGYBARGY_MAX_MESSAGES_PER_ROOM: "0",
+      ARGYBARGY_RATE_MAX: String(RATE_MAX), ARGYBARGY_RATE_WINDOW: "120", ARGYBARGY_LOOP_GUARD: "0", ARGYBARGY_AUTH_FAIL_MAX: "0", ARGYBARGY_MAX_MESSAGES_PER_ROOM: "0",
     },
     stdin: "ignore", stdout: "pipe", stderr: "pipe",
   });
