@@ -277,6 +277,16 @@ for (const kind of STORE_KINDS) {
       expect((await store.listRoomSummaries())[0]!.agentRun).toBe(0);
     });
 
+    test("loop guard within one group commit: each post's run, the pause at the limit, an operator post resetting it", async () => {
+      const agent = (text: string, loopGuard: number) => post("r", "a", text, { loopGuard });
+      const operator = (text: string, loopGuard: number) => post("r", "operator", text, { loopGuard, byOperator: true, refuseIfClosed: false });
+      const runs = (rs: Awaited<ReturnType<typeof post>>[]) => rs.map((r) => (r.ok ? r.agentRun : r.reason));
+      expect(runs(await Promise.all([agent("1", 10), agent("2", 10), operator("3", 10), agent("4", 10)]))).toEqual([1, 2, 0, 1]);
+      expect(runs(await Promise.all([agent("5", 4), agent("6", 4), agent("7", 4), operator("8", 4), agent("9", 4)]))).toEqual([2, 3, 4, 0, 1]);
+      expect(runs(await Promise.all([agent("10", 3), agent("11", 3), agent("12", 3), agent("13", 3)]))).toEqual([2, 3, "room_paused", "room_paused"]);
+      expect((await store.readSince("r", 0, "x")).agentRun).toBe(3);
+    });
+
     test("idempotency keys: stored with the message in its transaction; a second insert under the key is refused; purged by age", async () => {
       const key = { scope: "agent\u0000r\u0000a", key: "k-1", bodyHash: "h1", freshSinceMs: 0 };
       const first = await post("r", "a", "nul\u0000 once", { idempotency: key, nowMs: 5000 });
