@@ -17,6 +17,7 @@ import type {
 import { checkText, requireObject } from "./validate.ts";
 import { Waiters } from "./waiters.ts";
 import { ActiveReaders } from "./cursors.ts";
+import { NO_METRICS, type Metrics } from "./metrics.ts";
 
 /**
  * The relay: authentication, posting, long-poll reads, claims and history for agents
@@ -33,7 +34,10 @@ export class Relay {
   readonly changes: ChangeFeed;
   readonly rate: RateLimiter;
   readonly throttle: AuthThrottle;
+  readonly metrics: Metrics;
   private readonly bus: Bus;
+  /** When each room last changed (metrics clock), for the wake latency of the polls it wakes. */
+  private readonly changedAt = new Map<string, number>();
   private readonly onEvent: (event: RelayEvent) => void;
   adminToken: string;
   private closing = false;
@@ -49,8 +53,11 @@ export class Relay {
     this.changes = new ChangeFeed(this.waiters);
     this.rate = new RateLimiter(deps.limits.rateMax, deps.limits.rateWindow * 1000);
     this.throttle = new AuthThrottle(deps.limits.authFailMax);
+    this.metrics = deps.metrics ?? NO_METRICS;
+    this.metrics.sample("polls_parked", () => this.waiters.count());
     this.bus.subscribe((room, remote) => {
       if (remote) this.tails.invalidate(room);
+      this.changedAt.set(room, this.metrics.now());
       this.waiters.bump(room);
     });
   }
@@ -65,7 +72,7 @@ export class Relay {
     const found = code ? await this.store.findCode(hashCode(code)) : null;
     const now = this.clock.now();
     const valid = found && (found.hashed || secretsEqual(code!, found.stored)) && (found.expiresMs === null || now < found.expiresMs);
-    if (!valid) return this.authFailed(ip, false);
+    if (!valid) return this.authFailed(ip, "agent");
     const agent: Agent = { name: found.name, room: found.room, capabilities: found.capabilities };
     await this.touch(agent.room, agent.name, true, agent.capabilities);
     return agent;
@@ -73,12 +80,25 @@ export class Relay {
 
   /** Checks `X-Admin-Token` in constant time. Throws 401, or 429 when throttled. */
   async authenticateAdmin(token: string | null, ip: string): Promise<void> {
-    if (token === null || token === "" || !secretsEqual(token, this.adminToken)) await this.authFailed(ip, true);
+    if (token === null || token === "" || !secretsEqual(token, this.adminToken)) await this.authFailed(ip, "admin");
   }
 
-  private async authFailed(ip: string, admin: boolean): Promise<never> {
+  /**
+   * `/metrics`: the admin token when `X-Admin-Token` is sent, else `Authorization: Bearer
+   * <metricsToken>` when one is configured (both in constant time). Throws 401, or 429 when throttled.
+   */
+  async authenticateMetrics(adminHeader: string | null, authorization: string | null, metricsToken: string, ip: string): Promise<void> {
+    if (adminHeader !== null) return this.authenticateAdmin(adminHeader, ip);
+    const bearer = parseBearer(authorization);
+    if (metricsToken !== "" && bearer !== null && secretsEqual(bearer, metricsToken)) return;
+    await this.authFailed(ip, "metrics");
+  }
+
+  private async authFailed(ip: string, kind: "agent" | "admin" | "metrics"): Promise<never> {
     const now = this.clock.now();
+    const admin = kind === "admin";
     const entry = this.throttle.fail(ip, now, admin);
+    this.metrics.count("auth_failed_total", 1, kind);
     if (admin) {
       const detail = `ip=${ip} count=${entry.adminFailures}`;
       if (entry.auditId === null) {
@@ -89,8 +109,12 @@ export class Relay {
       this.changes.bump();
     }
     if (this.throttle.isOver(entry)) {
+      this.metrics.count("rate_limited_total", 1, "auth");
       const retry = this.throttle.retryAfter(entry, now);
       throw new RelayError("rate_limited", `Too many failed authentications from your address; retry in ${retry} s.`, { retry_after: retry });
+    }
+    if (kind === "metrics") {
+      throw new RelayError("unauthorized", "The metrics need the admin token in X-Admin-Token, or 'Authorization: Bearer <token>' with the ARGYBARGY_METRICS_TOKEN the server was started with.");
     }
     throw new RelayError("unauthorized", admin
       ? "The admin token is missing or wrong: send it in the X-Admin-Token header (argybargy token prints it)."
@@ -145,6 +169,7 @@ export class Relay {
     if (status.status === "closed") throw closedError(status);
     const retry = this.rate.take(`${agent.room}\u0000${agent.name}`, this.clock.now());
     if (retry > 0) {
+      this.metrics.count("rate_limited_total", 1, "post");
       throw new RelayError("rate_limited", `Slow down: at most ${this.limits.rateMax} messages per ${this.limits.rateWindow} s; retry in ${retry} s.`, { retry_after: retry });
     }
     const message = await this.commit({ room: agent.room, from: agent.name, to, text, expectsReply }, true, this.limits.maxRooms);
@@ -165,6 +190,8 @@ export class Relay {
       throw new RelayError("forbidden", `The room quota (${maxRooms}) is full; no new rooms can start.`, { quota: "rooms" });
     }
     this.tails.append(result.message, this.limits.maxMessagesPerRoom);
+    // Agents' posts refuse closed rooms; the operator's (say) do not.
+    this.metrics.count("messages_posted_total", 1, refuseIfClosed ? "agent" : "operator", m.room);
     this.bus.roomChanged(m.room);
     this.changes.bump(m.room);
     return result.message;
@@ -196,6 +223,7 @@ export class Relay {
     const wait = Math.min(waitSeconds, this.limits.maxWait);
     this.presence.startClock(room, name, this.clock.now());
     const deadline = this.clock.now() + wait * 1000;
+    let woken = false;
     for (;;) {
       const generation = this.waiters.generation(room);
       // Woken polls are answered from memory without awaiting: thousands of them wake at once,
@@ -206,10 +234,12 @@ export class Relay {
         const touched = this.touch(room, name, true, agent.capabilities);
         if (touched) await touched;
         const resolved = this.resolveFromMemory(snap.messages) ?? await this.resolve(room, snap.messages);
+        if (snap.messages.length) this.delivered(room, snap.messages.length, woken);
         return this.answer(agent, snap, resolved);
       }
       const how = await this.waiters.park(room, generation, deadline - now, signal);
       if (how === "aborted") return null;
+      woken = how === "woken";
     }
   }
 
@@ -238,6 +268,12 @@ export class Relay {
     } finally {
       reader.end();
     }
+  }
+
+  private delivered(room: string, n: number, woken: boolean): void {
+    this.metrics.count("messages_delivered_total", n, room);
+    const changed = woken ? this.changedAt.get(room) : undefined;
+    if (changed !== undefined) this.metrics.observe("wake_latency_seconds", (this.metrics.now() - changed) / 1000);
   }
 
   private answer(agent: Agent, snap: RoomSnapshot, messages: ReadMessage[]): PollResult {
@@ -277,14 +313,20 @@ export class Relay {
   async claim(agent: Agent, seq: number): Promise<ClaimResult> {
     const m = await this.store.getMessage(agent.room, seq);
     if (!m || !(m.to === "all" || m.to === agent.name || m.from === agent.name)) {
+      this.metrics.count("claims_total", 1, "not_found");
       throw new RelayError("not_found", `There is no message ${seq} you can see in this room.`);
     }
-    if (m.claimedBy !== null) return { won: m.claimedBy === agent.name, claimedBy: m.claimedBy, seq } as ClaimResult;
+    if (m.claimedBy !== null) {
+      this.metrics.count("claims_total", 1, m.claimedBy === agent.name ? "won" : "lost");
+      return { won: m.claimedBy === agent.name, claimedBy: m.claimedBy, seq } as ClaimResult;
+    }
     const [resolved] = await this.resolve(agent.room, [m]);
     if (m.from === agent.name || (resolved!.expectsReplyResolved !== "anyone" && resolved!.expectsReplyResolved !== agent.name)) {
+      this.metrics.count("claims_total", 1, "not_claimable");
       throw new RelayError("not_claimable", `Message ${seq} is not yours to claim (expects_reply_resolved is "${resolved!.expectsReplyResolved}").`, { seq });
     }
     const holder = (await this.store.claimMessage(agent.room, seq, agent.name)) ?? agent.name;
+    this.metrics.count("claims_total", 1, holder === agent.name ? "won" : "lost");
     if (holder !== agent.name) return { won: false, claimedBy: holder, seq };
     this.tails.setClaim(agent.room, seq, holder);
     await this.audit("claim", agent.name, agent.room, `seq=${seq}`);
