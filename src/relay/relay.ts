@@ -38,6 +38,7 @@ export class Relay {
   private readonly bus: Bus;
   /** When each room last changed (metrics clock), for the wake latency of the polls it wakes. */
   private readonly changedAt = new Map<string, number>();
+  private readonly pendingWakes = new Set<string>();
   private readonly onEvent: (event: RelayEvent) => void;
   adminToken: string;
   private closing = false;
@@ -56,8 +57,10 @@ export class Relay {
     this.metrics = deps.metrics ?? NO_METRICS;
     this.metrics.sample("polls_parked", () => this.waiters.count());
     this.bus.subscribe((room, remote) => {
-      if (remote) this.tails.invalidate(room);
-      this.changedAt.set(room, this.metrics.now());
+      if (remote) {
+        this.tails.invalidate(room);
+        this.changedAt.set(room, this.metrics.now());
+      }
       this.waiters.bump(room);
     });
   }
@@ -192,15 +195,36 @@ export class Relay {
     this.tails.append(result.message, this.limits.maxMessagesPerRoom);
     // Agents' posts refuse closed rooms; the operator's (say) do not.
     this.metrics.count("messages_posted_total", 1, refuseIfClosed ? "agent" : "operator", m.room);
-    this.bus.roomChanged(m.room);
+    this.wakeSoon(m.room);
     this.changes.bump(m.room);
     return result.message;
+  }
+
+  /**
+   * Announces a committed post one event-loop turn later, so the poster's answer is written
+   * before the crowd it wakes is answered (a post waking 1,000 polls would otherwise wait for
+   * all of them: each woken poll runs in a microtask ahead of the poster's). Rooms committed in
+   * the same turn are announced once. A poll reading meanwhile sees the message in the tail.
+   */
+  private wakeSoon(room: string): void {
+    if (this.pendingWakes.size === 0) setImmediate(this.flushWakes);
+    if (this.pendingWakes.has(room)) return;
+    this.pendingWakes.add(room);
+    this.changedAt.set(room, this.metrics.now());
+  }
+
+  private readonly flushWakes = (): void => {
+    for (const room of this.pendingWakes) {
+      this.pendingWakes.delete(room);
+      this.bus.roomChanged(room);
+    }
   }
 
   /** Sets a room's status durably and wakes every poll of the room. */
   async setRoomStatus(status: RoomStatus): Promise<void> {
     await this.store.setRoomStatus(status);
     this.tails.setStatus(status);
+    this.changedAt.set(status.name, this.metrics.now());
     this.bus.roomChanged(status.name);
   }
 
