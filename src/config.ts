@@ -40,6 +40,10 @@ export interface Config {
   readonly bodyCap: number;
   readonly maxAudit: number;
   readonly authFailMax: number;
+  /** Open `/messages/stream` connections per agent; the oldest is closed past it; 0 = no cap. */
+  readonly maxStreamsPerAgent: number;
+  /** Seconds of silence after which a stream writes a `: ping` comment. */
+  readonly streamHeartbeatSeconds: number;
   /** How the CLI should print: plain when CI or NO_COLOR is set, or stdout is not a TTY. */
   readonly plainOutput: boolean;
 }
@@ -146,9 +150,33 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Loa
     bodyCap: Math.max(maxBodyBytes, 12 * maxText + 4096),
     maxAudit: int("ARGYBARGY_MAX_AUDIT", 10000, 0),
     authFailMax: int("ARGYBARGY_AUTH_FAIL_MAX", 20, 0),
+    // 4: a browser tab, attach and a retry or two; more from one code is usually a leak.
+    maxStreamsPerAgent: int("ARGYBARGY_MAX_STREAMS_PER_AGENT", 4, 0),
+    // 15 s: under every common proxy's idle cut (cloudflared, nginx 60 s) with room to spare.
+    streamHeartbeatSeconds: float("ARGYBARGY_STREAM_HEARTBEAT", 15, 0.05),
     plainOutput: Boolean(env.CI || env.NO_COLOR || env.TERM === "dumb") || !process.stdout.isTTY,
   });
   return { config, warnings };
+}
+
+/** What the agent-side verbs (`attach`, `hook`, `connect`) read from the environment. */
+export interface AgentEnv {
+  /** ARGYBARGY_URL: the relay an agent talks to (may be a tunnel URL). */
+  readonly url: string | undefined;
+  /** ARGYBARGY_CODE: the agent's code, so it never shows in `ps`. */
+  readonly code: string | undefined;
+  /** ARGYBARGY_CODE_FILE: a file holding the agent's code. */
+  readonly codeFile: string | undefined;
+  /** The whole environment, for the commands `attach --exec` starts (they inherit it). */
+  readonly inherited: Readonly<Record<string, string>>;
+}
+
+/** Reads the agent-side variables from `env` (default: the process environment). */
+export function loadAgentEnv(env: Env = process.env): AgentEnv {
+  const read = (key: string) => (env[key]?.trim() ? env[key]!.trim() : undefined);
+  const inherited: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) inherited[k] = v;
+  return Object.freeze({ url: read("ARGYBARGY_URL"), code: read("ARGYBARGY_CODE"), codeFile: read("ARGYBARGY_CODE_FILE"), inherited });
 }
 
 function parseLogLevel(raw: string | undefined): LogLevel {

@@ -7,6 +7,7 @@ const code = await runCli(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
   isTTY: Boolean(process.stdout.isTTY),
+  readStdin: () => Bun.stdin.text(),
 });
 // Exit explicitly once output is flushed: a stopped Bun server otherwise keeps the process
 // alive for about two seconds, and exiting before the flush would cut off piped output.

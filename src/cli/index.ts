@@ -2,14 +2,21 @@ import { defineCommand, parseArgs, renderUsage, runCommand, type ArgsDef, type C
 import { VERSION } from "../config.ts";
 import { RelayError } from "../relay/errors.ts";
 import { checkArgs } from "./args.ts";
+import { backupCommand } from "./backup.ts";
 import { closeCommand } from "./close.ts";
 import { codesCommand } from "./codes.ts";
+import { connectCommand } from "./connect.ts";
 import { oneLine } from "./context.ts";
+import { attachCommand } from "./attach.ts";
 import { healthCommand } from "./health.ts";
+import { hookCommand } from "./hook.ts";
+import { importCommand } from "./import.ts";
 import { inviteCommand } from "./invite.ts";
+import { mcpCommand } from "./mcp.ts";
 import { CliExit, stripAnsi, USAGE_EXIT, type CliIo } from "./output.ts";
 import { postCommand } from "./post.ts";
 import { reopenCommand } from "./reopen.ts";
+import { restoreCommand } from "./restore.ts";
 import { revokeCommand } from "./revoke.ts";
 import { roomCommand } from "./room.ts";
 import { roomsCommand } from "./rooms.ts";
@@ -31,6 +38,13 @@ const VERBS: Record<string, CommandDef<any>> = {
   close: closeCommand,
   reopen: reopenCommand,
   health: healthCommand,
+  attach: attachCommand,
+  hook: hookCommand,
+  connect: connectCommand,
+  import: importCommand,
+  backup: backupCommand,
+  restore: restoreCommand,
+  mcp: mcpCommand,
 };
 
 /** The root command and its verbs. */

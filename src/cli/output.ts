@@ -32,6 +32,8 @@ export interface CliIo {
   isTTY: boolean;
   /** Aborting it stops a running `serve`/`up` like SIGINT does (in-process tests). */
   stop?: AbortSignal;
+  /** Reads all of stdin (the hooks' JSON input); absent means no input. */
+  readStdin?: () => Promise<string>;
 }
 
 /** Removes ANSI colour codes (citty colours its usage text without looking for a terminal). */

@@ -6,18 +6,22 @@ import type { RouteDeps } from "./deps.ts";
 import { baseUrl } from "./request.ts";
 import { guards } from "./auth.ts";
 import { requiredBody } from "./body.ts";
-import { errorResponse } from "./errors.ts";
+import { BASE_HEADERS, errorResponse } from "./errors.ts";
+import { manifestText } from "./llms.ts";
 import { manifest } from "./manifest.ts";
 import { agentDocsFor } from "./schemas.ts";
 import { wireBudget, wireMessage, wireReadMessage, wireStatus } from "./wire.ts";
 
 /**
  * GET /            manifest (public)
+ * GET /llms.txt    the manifest as plain text (public)
  * GET /health      liveness (public)
  * GET /whoami      the caller's identity
  * GET /peers       presence in the caller's room
  * POST /messages   send
  * GET /messages    long-poll receive
+ * GET /messages/position  the caller's durable delivered and read positions
+ * POST /messages/ack  raise the caller's read position
  * POST /messages/:seq/claim  take an open question
  * GET /history     what the caller may see, newest last
  */
@@ -26,6 +30,9 @@ export function agentRoutes({ relay, config }: RouteDeps) {
   return new Elysia({ name: "argybargy-agent-routes" })
     .use(guards(relay))
     .get("/", ({ request }) => manifest(baseUrl(request), config), agentDocs.manifest)
+    .get("/llms.txt", ({ request }) => new Response(manifestText(manifest(baseUrl(request), config)), {
+      headers: { ...BASE_HEADERS, "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
+    }), agentDocs.llms)
     .get("/health", () => ({ status: "ok", version: VERSION }), agentDocs.health)
     .get("/whoami", ({ agent }) => ({ name: agent.name, room: agent.room, capabilities: agent.capabilities }), { agent: true, ...agentDocs.whoami })
     .get("/peers", async ({ agent }) => ({
@@ -50,6 +57,14 @@ export function agentRoutes({ relay, config }: RouteDeps) {
         poll_budget: wireBudget(r.budget),
       };
     }, { agent: true, ...agentDocs.poll })
+    .get("/messages/position", async ({ agent }) => {
+      const c = await relay.store.getCursor(agent.room, agent.name);
+      return { room: agent.room, name: agent.name, delivered_seq: c.deliveredSeq, read_seq: c.readSeq };
+    }, { agent: true, ...agentDocs.position })
+    .post("/messages/ack", async ({ agent, body }) => {
+      const r = await relay.ack(agent, requiredBody(body));
+      return { ok: true, read_seq: r.readSeq, delivered_seq: r.deliveredSeq };
+    }, { agent: true, ...agentDocs.ack })
     .post("/messages/:seq/claim", async ({ agent, params }) => {
       // A malformed escape arrives as null: not an integer, rather than "absent".
       const seq = parseIntParam(params.seq ?? "", "seq", 0, Number.MIN_SAFE_INTEGER);

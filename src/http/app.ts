@@ -33,7 +33,7 @@ export function createApp(deps: AppDeps) {
       Object.assign(set.headers, corsHeaders);
       if (cors.size && request.method === "OPTIONS" && request.headers.has("access-control-request-method")) {
         const allow: Record<string, string> = origin !== null && cors.has(origin)
-          ? { "access-control-allow-methods": "GET, POST, OPTIONS", "access-control-allow-headers": "Authorization, Content-Type, X-Admin-Token", "access-control-max-age": "600" }
+          ? { "access-control-allow-methods": "GET, POST, OPTIONS", "access-control-allow-headers": "Authorization, Content-Type, X-Admin-Token, Last-Event-ID, Idempotency-Key, Mcp-Protocol-Version", "access-control-max-age": "600" }
           : {};
         return early(new Response(null, { status: 204, headers: { ...BASE_HEADERS, ...corsHeaders, ...allow } }));
       }

@@ -47,6 +47,8 @@ export function docsRoutes({ config }: RouteDeps) {
       path: "/docs",
       specPath: "/openapi.json",
       provider: null,
+      // /llms.txt is an endpoint, not a static file; the docs assets are hidden route by route.
+      exclude: { staticFile: false },
       documentation: {
         info: {
           title: "Argybargy Bridge",

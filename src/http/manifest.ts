@@ -1,4 +1,6 @@
 import { VERSION, type Config } from "../config.ts";
+import { mcpSetup } from "../relay/onboarding.ts";
+import { mcpWaitCap } from "./mcp-tools.ts";
 
 /** `GET /`: everything an agent with no other context needs to join (SPEC §5.1). Numbers come from `config`. */
 export function manifest(url: string, config: Config) {
@@ -13,7 +15,7 @@ export function manifest(url: string, config: Config) {
     version: VERSION,
     what: "A relay where AI agents and humans in a room talk over plain HTTP and take turns answering.",
     auth: {
-      how: "Send your access code on every request except GET / and GET /health.",
+      how: "Send your access code on every request except GET /, GET /llms.txt and GET /health.",
       header: "Authorization: Bearer <YOUR_CODE>",
     },
     first_steps: [
@@ -35,9 +37,27 @@ export function manifest(url: string, config: Config) {
         method: "GET", path: `/messages?since=<cursor>&wait=<0-${wait}>`, auth: true,
         desc: "Long-poll for messages after cursor. Response keys: messages, cursor, room, room_closed, should_exit, exit_reason, poll_budget.",
       },
+      {
+        method: "GET", path: "/messages/stream?since=<cursor>", auth: true,
+        desc: "The same messages as Server-Sent Events: event message (id = seq, data = the message object), event room (data: room, status, closed_at, closed_by, should_exit, exit_reason) when the room closes or reopens or goes idle, and a ': ping' comment when quiet. Resumes after the Last-Event-ID header, else after since (default 0).",
+      },
       { method: "POST", path: "/messages/{seq}/claim", auth: true, desc: "Claim an open question before answering: 200 it is yours, 409 someone else's, 422 not yours to claim." },
       { method: "GET", path: "/history?limit=50", auth: true, desc: "Recent messages you may see: broadcasts, DMs to you and your own." },
+      { method: "POST", path: "/mcp", auth: true, desc: "The same room as MCP tools (Streamable HTTP); see mcp." },
+      { method: "GET", path: "/llms.txt", auth: false, desc: "This manifest as plain text." },
     ],
+    mcp: {
+      endpoint: `${url}/mcp`,
+      transport: "Streamable HTTP, stateless: POST only (GET and DELETE answer 405); JSON responses.",
+      auth: "Authorization: Bearer <YOUR_CODE>, the same code as the HTTP API.",
+      tools: [
+        "send {text, to?, expects_reply?}: post; the stored message.",
+        `wait {timeout_s?}: block up to ${mcpWaitCap(config)} s for new messages; the server keeps your place, so no cursor.`,
+        "claim {seq}: take an open question before answering; won false = stay quiet.",
+        "history {limit?}, peers, whoami: what you may see, who is here, your name, rules and limits.",
+      ],
+      setup: mcpSetup(url, "<YOUR_CODE>"),
+    },
     response_rule: [
       "Read expects_reply_resolved on every message.",
       "Your name: it is your turn, reply.",
@@ -60,6 +80,8 @@ export function manifest(url: string, config: Config) {
       ask_open: `curl -s -X POST ${url}/messages ${auth} -H 'Content-Type: application/json' -d '{"to":"all","text":"Who can review PR 12?","expects_reply":"anyone"}'`,
       claim: `curl -s -X POST ${url}/messages/7/claim ${auth}`,
       listen: `curl -s --max-time ${wait + 5} "${url}/messages?wait=${wait}&since=0" ${auth}`,
+      stream: `curl -sN "${url}/messages/stream?since=0" ${auth}`,
+      mcp_tools: `curl -s -X POST ${url}/mcp ${auth} -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' -d '{"jsonrpc":"2.0","id":1,"method":"tools/list"}'`,
     },
     notes: [
       "You never receive your own messages.",

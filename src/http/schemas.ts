@@ -28,6 +28,11 @@ export const PollBody = t.Object({
   messages: t.Array(ReadMessage), cursor: t.Integer(), room: RoomStatusBody, room_closed: t.Boolean(),
   should_exit: t.Boolean(), exit_reason: Nullable(t.String()), poll_budget: PollBudget,
 });
+/** The data of a stream's `room` event: the room's status and the exit advice of SPEC §7.6. */
+export const StreamRoomEvent = t.Object({
+  room: t.String(), status: t.Union([t.Literal("open"), t.Literal("closed")]), closed_at: Nullable(Ts), closed_by: Nullable(t.String()),
+  should_exit: t.Boolean(), exit_reason: Nullable(t.String()),
+});
 export const CodeRow = t.Object({
   code: t.String({ description: "masked (first 4 … last 4) unless stored in plaintext" }), name: t.String(), room: t.String(),
   capabilities: t.String(), created: Ts, expires: Nullable(Ts),
@@ -53,8 +58,16 @@ export function agentDocsFor(c: Config) {
   const ok = (schema: TSchema, d = "OK") => ({ responses: { 200: json(schema, d), ...errors(401, 413, 422, 429) } });
   return {
     manifest: op("agent", "Manifest", "Self-describing onboarding document for agents.", { responses: { 200: json(t.Object({}, { additionalProperties: true }), "manifest") } }, null),
+    llms: op("agent", "Manifest as text", "The manifest as plain text (llms.txt), for agents that read docs that way.", { responses: { 200: { description: "text", content: { "text/plain": { schema: t.String() } } } } }, null),
     health: op("agent", "Health", "Liveness and version; ignores credentials.", { responses: { 200: json(t.Object({ status: t.Literal("ok"), version: t.String() }), "ok") } }, null),
     whoami: op("agent", "Who am I", "The caller's name, room and capabilities.", ok(t.Object({ name: t.String(), room: t.String(), capabilities: t.String() })), "agent"),
+    position: op("agent", "My positions", "The caller's durable positions: delivered_seq (the newest seq a cursor-less read such as MCP wait handed out) and read_seq (the newest acknowledged with POST /messages/ack).", ok(t.Object({
+      room: t.String(), name: t.String(), delivered_seq: t.Integer(), read_seq: t.Integer(),
+    })), "agent"),
+    ack: op("agent", "Acknowledge (mark read)", "Raises the caller's read position to up_to (never lowers it); 422 when up_to is beyond the room's newest seq.", {
+      ...body(t.Object({ up_to: t.Integer({ minimum: 0, description: "the newest seq you have read" }) }), "ack"),
+      responses: { 200: json(t.Object({ ok: t.Boolean(), read_seq: t.Integer(), delivered_seq: t.Integer() }), "raised"), ...errors(401, 413, 422, 429) },
+    }, "agent"),
     peers: op("agent", "Peers", `Presence in the caller's room; online = seen within ${c.onlineWindow} s.`, ok(t.Object({
       room: t.String(), peers: t.Array(t.Object({ name: t.String(), online: t.Boolean(), seconds_since_seen: t.Number(), capabilities: t.String() })),
     })), "agent"),
@@ -70,6 +83,21 @@ export function agentDocsFor(c: Config) {
       parameters: [query("since", "cursor from the previous response (default 0)"), query("wait", `seconds to park, 0..${c.maxWait} (default 0)`)],
       ...ok(PollBody),
     }, "agent"),
+    stream: op("agent", "Receive (Server-Sent Events)", [
+      "One `message` event per visible message (id = seq, data = the message object as the poll returns it), first those after the resume point, then live.",
+      "Resume point: the Last-Event-ID header wins over since; with neither, since = 0 (all retained history, as the poll).",
+      "A `room` event (data: room, status, closed_at, closed_by, should_exit, exit_reason) once at connect when the room is closed or idle-timed-out, and whenever that advice changes (close, reopen, idle valve); the stream stays open after a close.",
+      `A \`: ping\` comment after ${c.streamHeartbeatSeconds} s without an event. At most ${c.maxStreamsPerAgent || "unlimited"} open streams per agent; the oldest is closed when another opens.`,
+    ].join(" "), {
+      parameters: [
+        query("since", "resume after this seq when no Last-Event-ID is sent (default 0)"),
+        { name: "Last-Event-ID", in: "header", required: false, description: "the id of the last event received; wins over since", schema: t.Integer() },
+      ],
+      responses: {
+        200: { description: "text/event-stream: events `message` (data: Message) and `room` (data: StreamRoomEvent)", content: { "text/event-stream": { schema: t.String() } } },
+        ...errors(401, 422, 429),
+      },
+    }, "agent"),
     claim: op("agent", "Claim an open question", "200 yours (idempotent), 409 someone else's, 422 not yours to claim, 404 not visible.", {
       parameters: [path("seq", "message seq", t.Integer())],
       responses: { 200: json(t.Object({ won: t.Boolean(), claimed_by: t.String(), seq: t.Integer() }), "won"), ...errors(401, 404, 409, 422) },
@@ -79,6 +107,25 @@ export function agentDocsFor(c: Config) {
       ...ok(t.Object({ room: t.String(), messages: t.Array(ReadMessage), room_status: RoomStatusBody })),
     }, "agent"),
   };
+}
+
+/** OpenAPI details of `POST /mcp` (MCP over Streamable HTTP; the tools are listed by `tools/list`). */
+export function mcpDocs(c: Config) {
+  const rpc = t.Object({ jsonrpc: t.Literal("2.0"), id: t.Optional(t.Union([t.String(), t.Integer(), t.Null()])), method: t.Optional(t.String()) }, { additionalProperties: true });
+  return op("agent", "MCP (Streamable HTTP)",
+    "Model Context Protocol, stateless: initialize, tools/list, tools/call. Tools: send, wait (blocks up to " +
+    `${Math.min(45, c.maxWait)} s on the server-kept position), claim, history, peers, whoami. Send Accept: application/json, text/event-stream ` +
+    "and Content-Type: application/json. A tool's domain error is a result with isError and {error, message}. GET and DELETE answer 405.", {
+      ...body(t.Union([rpc, t.Array(rpc, { maxItems: 10 })]), "one JSON-RPC message or a batch of at most 10"),
+      responses: {
+        200: json(t.Union([rpc, t.Array(rpc)]), "JSON-RPC response(s)"),
+        202: { description: "notifications only: accepted, no body" },
+        400: json(t.Object({ jsonrpc: t.String(), id: t.Null(), error: t.Object({ code: t.Integer(), message: t.String() }) }), "JSON-RPC parse error or invalid request"),
+        406: { description: "Accept must list application/json and text/event-stream" },
+        415: { description: "Content-Type must be application/json" },
+        ...errors(401, 413, 429),
+      },
+    }, "agent");
 }
 
 /** OpenAPI details of the admin routes. */
@@ -149,5 +196,5 @@ export const components = {
     adminToken: { type: "apiKey", in: "header", name: "X-Admin-Token", description: "The operator's admin token (argybargy token)" },
     metricsToken: { type: "http", scheme: "bearer", description: "ARGYBARGY_METRICS_TOKEN, for /metrics only" },
   },
-  schemas: { Error: ErrorBody, Message: ReadMessage, AdminMessage, RoomStatus: RoomStatusBody, PollBudget, CodeRow },
+  schemas: { Error: ErrorBody, Message: ReadMessage, AdminMessage, RoomStatus: RoomStatusBody, PollBudget, StreamRoomEvent, CodeRow },
 };

@@ -1,11 +1,11 @@
 import { ChangeFeed } from "./changes.ts";
 import { hashCode, parseBearer, secretsEqual } from "./codes.ts";
 import { closedError } from "./rooms.ts";
-import { RelayError } from "./errors.ts";
+import { invalid, RelayError } from "./errors.ts";
 import { checkAddressing } from "./addressing.ts";
 import { pollBudget, round1, type PollBudget } from "./budget.ts";
 
-export type { ClaimResult, PollBudget, PollResult, ReadMessage, RelayDeps, RelayEvent, RelayLimits };
+export type { ClaimResult, PollBudget, PollResult, ReadMessage, RelayDeps, RelayEvent, RelayLimits, StreamEvent };
 import { AuthThrottle, RateLimiter } from "./limits.ts";
 import { Presence } from "./presence.ts";
 import { compareText, memberList, needsParticipants, participantNames, resolveExpects } from "./questions.ts";
@@ -18,6 +18,7 @@ import { checkText, requireObject } from "./validate.ts";
 import { Waiters } from "./waiters.ts";
 import { ActiveReaders } from "./cursors.ts";
 import { NO_METRICS, type Metrics } from "./metrics.ts";
+import { follow, StreamSlots, type FollowSource, type StreamEvent } from "./stream.ts";
 
 /**
  * The relay: authentication, posting, long-poll reads, claims and history for agents
@@ -30,6 +31,7 @@ export class Relay {
   readonly waiters = new Waiters();
   readonly readers = new ActiveReaders();
   readonly tails = new RoomTails();
+  readonly streams: StreamSlots;
   readonly presence: Presence;
   readonly changes: ChangeFeed;
   readonly rate: RateLimiter;
@@ -50,6 +52,7 @@ export class Relay {
     this.bus = deps.bus;
     this.adminToken = deps.adminToken;
     this.onEvent = deps.onEvent ?? (() => {});
+    this.streams = new StreamSlots(deps.limits.maxStreamsPerAgent);
     this.presence = new Presence(deps.limits.onlineWindow * 1000);
     this.changes = new ChangeFeed(this.waiters);
     this.rate = new RateLimiter(deps.limits.rateMax, deps.limits.rateWindow * 1000);
@@ -71,14 +74,18 @@ export class Relay {
 
   /** Resolves an `Authorization` header to its agent and touches presence. Throws 401, or 429 when throttled. */
   async authenticate(header: string | null, ip: string): Promise<Agent> {
-    const code = parseBearer(header);
-    const found = code ? await this.store.findCode(hashCode(code)) : null;
-    const now = this.clock.now();
-    const valid = found && (found.hashed || secretsEqual(code!, found.stored)) && (found.expiresMs === null || now < found.expiresMs);
-    if (!valid) return this.authFailed(ip, "agent");
-    const agent: Agent = { name: found.name, room: found.room, capabilities: found.capabilities };
+    const agent = await this.lookUp(header);
+    if (!agent) return this.authFailed(ip, "agent");
     await this.touch(agent.room, agent.name, true, agent.capabilities);
     return agent;
+  }
+
+  /** The agent a bearer header names, or null when it is missing, unknown, revoked or expired. No side effects. */
+  private async lookUp(header: string | null): Promise<Agent | null> {
+    const code = parseBearer(header);
+    const found = code ? await this.store.findCode(hashCode(code)) : null;
+    const valid = found && (found.hashed || secretsEqual(code!, found.stored)) && (found.expiresMs === null || this.clock.now() < found.expiresMs);
+    return valid ? { name: found.name, room: found.room, capabilities: found.capabilities } : null;
   }
 
   /** Checks `X-Admin-Token` in constant time. Throws 401, or 429 when throttled. */
@@ -300,6 +307,34 @@ export class Relay {
     if (changed !== undefined) this.metrics.observe("wake_latency_seconds", (this.metrics.now() - changed) / 1000);
   }
 
+  /**
+   * `GET /messages/stream` (issue 8): every message visible to `agent` after `since`, then live,
+   * with the poll's Invariant N; `room` events when the exit advice changes; `idle` after
+   * `idleMs` of silence. Takes one of the agent's stream slots (the oldest is ended past the
+   * cap). Ends when `signal` aborts, the slot is taken over, the relay shuts down, or (checked
+   * every `idleMs`) `credential` no longer names this agent: revoked or expired codes stop reading.
+   * Without `credential` (in-process callers) there is no such check.
+   */
+  follow(agent: Agent, since: number, opts: { idleMs: number; signal?: AbortSignal; credential?: string | null }): AsyncGenerator<StreamEvent> {
+    const slot = this.streams.take(`${agent.room}\u0000${agent.name}`, opts.signal);
+    const credential = opts.credential;
+    const relay = this;
+    const source: FollowSource = {
+      read: (a, since, wait, signal) => relay.read(a, since, wait, signal),
+      waiters: relay.waiters,
+      clock: relay.clock,
+      get isClosing() {
+        return relay.isClosing;
+      },
+      stillValid: async () => {
+        if (credential === undefined) return true; // an in-process caller that holds no code
+        const now = await relay.lookUp(credential);
+        return now !== null && now.name === agent.name && now.room === agent.room;
+      },
+    };
+    return follow(source, agent, since, opts.idleMs, slot);
+  }
+
   private answer(agent: Agent, snap: RoomSnapshot, messages: ReadMessage[]): PollResult {
     const now = this.clock.now();
     const delivered = snap.messages.length > 0;
@@ -357,6 +392,20 @@ export class Relay {
     return { won: true, claimedBy: holder, seq };
   }
 
+  /**
+   * `POST /messages/ack {up_to}`: the agent has read everything it may see up to `up_to`; raises
+   * its durable read position (never lowers it). Throws 422 for a non-integer or a future seq.
+   */
+  async ack(agent: Agent, body: unknown): Promise<{ readSeq: number; deliveredSeq: number }> {
+    const raw = requireObject(body).up_to;
+    if (typeof raw !== "number" || !Number.isSafeInteger(raw) || raw < 0) throw invalid("up_to", "up_to must be a whole number of at least 0 (a seq you received).");
+    const high = (await this.snapshot(agent.room, raw, agent.name)).highSeq;
+    if (raw > high) throw invalid("up_to", `up_to ${raw} is beyond the newest message of the room (${high}).`);
+    await this.store.raiseRead(agent.room, agent.name, raw, this.clock.now());
+    const cursor = await this.store.getCursor(agent.room, agent.name);
+    return { readSeq: cursor.readSeq, deliveredSeq: cursor.deliveredSeq };
+  }
+
   /** `GET /history`: the newest `limit` messages the caller may see, ascending. */
   async history(agent: Agent, limit: number): Promise<{ messages: ReadMessage[]; status: RoomStatus }> {
     const messages = await this.store.history(agent.room, agent.name, Math.min(limit, this.limits.maxHistory));
@@ -382,6 +431,7 @@ export class Relay {
    */
   async shutdown(graceMs = 2000): Promise<void> {
     this.closing = true;
+    this.streams.abortAll();
     this.waiters.bumpAll();
     for (let waited = 0; this.waiters.count() > 0 && waited < graceMs; waited += 10) {
       await new Promise((r) => setTimeout(r, 10));
@@ -392,3 +442,4 @@ export class Relay {
     return this.closing;
   }
 }
+

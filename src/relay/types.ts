@@ -136,6 +136,36 @@ export interface AgentCursor {
   readMs: number | null;
 }
 
+/** A stored code with everything needed to recreate its row elsewhere (import, migrate). */
+export type StoredCode = Omit<InsertCodeInput, "maxCodes">;
+
+/** Everything a store holds, for moving whole databases between stores (1.0 import, migrate). */
+export interface StoreDump {
+  /** Every message with its seq and claim, any order. */
+  messages: Message[];
+  statuses: RoomStatus[];
+  codes: StoredCode[];
+  audit: AuditEvent[];
+  cursors: (AgentCursor & { room: string; name: string })[];
+  /**
+   * Everyone who ever posted, with their newest post time. Retention can prune all of a name's
+   * messages while it stays a member (SPEC §7.10), so these are not derivable from `messages`;
+   * absent in a dump that keeps every message (the 1.0 import), where they are.
+   */
+  posters?: PosterRow[];
+}
+
+/**
+ * Bulk moves of a whole database, beside the Store port (only the import and migrate verbs need
+ * them). `loadAll` writes into an empty store in one transaction and rebuilds the derived
+ * tables (room aggregates, posters, open-question marks) from the messages.
+ */
+export interface BulkStore {
+  isEmpty(): Promise<boolean>;
+  dumpAll(): Promise<StoreDump>;
+  loadAll(dump: StoreDump): Promise<void>;
+}
+
 /** An unanswered question for the operator inbox (SPEC §7.11). */
 export type WaitingRow = Message;
 
@@ -227,6 +257,8 @@ export interface RelayLimits {
   maxText: number; maxWait: number; maxHistory: number; maxMessagesPerRoom: number; onlineWindow: number;
   maxIdleSeconds: number; rateMax: number; rateWindow: number; maxRooms: number; maxCodes: number;
   hashCodes: boolean; maxAudit: number; authFailMax: number;
+  /** Open `/messages/stream` connections per (room, name); 0 = no cap. */
+  maxStreamsPerAgent: number;
 }
 
 /** Something worth a log line; the adapters decide how to print it (the domain never logs). */

@@ -1,6 +1,8 @@
 import { Database } from "bun:sqlite";
 import { closeSync, existsSync, openSync } from "node:fs";
+import { dirname } from "node:path";
 import { APPLICATION_ID, MIGRATIONS } from "./migrations.ts";
+import { looksLikeV1 } from "./v1.ts";
 
 /** Thrown when a database file is not one this version can use; the message names the file. */
 export class UnusableDatabaseError extends Error {
@@ -37,7 +39,10 @@ function check(db: Database, path: string): void {
   const refuse = (why: string) =>
     new UnusableDatabaseError(`${path} ${why}; move it aside or point ARGYBARGY_DATA at another directory.`);
   if (appId === 0 && version === 0 && tables === 0) return; // brand new
-  if (appId !== APPLICATION_ID) throw refuse("is not an argybargy 1.1 database (an argybargy 1.0 or foreign file)");
+  if (looksLikeV1(db)) {
+    throw new UnusableDatabaseError(`${path} is an argybargy 1.0 database; bring it into 1.1 with: argybargy import ${dirname(path)}`);
+  }
+  if (appId !== APPLICATION_ID) throw refuse("is not an argybargy database");
   if (version > MIGRATIONS.length) throw refuse(`has schema version ${version}, newer than this argybargy understands (${MIGRATIONS.length})`);
 }
 

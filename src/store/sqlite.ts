@@ -1,8 +1,9 @@
 import type { Database } from "bun:sqlite";
 import type {
-  AccessCode, AgentCursor, AuditEvent, InsertCodeInput, InsertCodeResult, InsertMessageInput, InsertMessageResult, Message,
-  Participants, PosterRow, RoomSnapshot, RoomStatus, RoomSummary, Store,
+  AccessCode, AgentCursor, AuditEvent, BulkStore, InsertCodeInput, InsertCodeResult, InsertMessageInput, InsertMessageResult, Message,
+  Participants, PosterRow, RoomSnapshot, RoomStatus, RoomSummary, Store, StoreDump,
 } from "../relay/types.ts";
+import { BulkQueries } from "./bulk.ts";
 import { CodeQueries } from "./codes.ts";
 import { CursorQueries } from "./cursors.ts";
 import { openDatabase } from "./db.ts";
@@ -18,10 +19,11 @@ interface CachedParticipants { posters: Set<string>; holders: Set<string>; nextE
  * dropped whenever another connection commits (PRAGMA data_version moves: the CLI writes codes
  * directly) or this one changes codes, so nothing the CLI changes is ever served stale.
  */
-export class SqliteStore implements Store {
+export class SqliteStore implements Store, BulkStore {
   private readonly messages: MessageQueries;
   private readonly codes: CodeQueries;
   private readonly cursors: CursorQueries;
+  private readonly bulk: BulkQueries;
   private readonly dataVersion;
   private seenVersion = -1;
   private readonly authCache = new Map<string, AccessCode>();
@@ -37,6 +39,7 @@ export class SqliteStore implements Store {
     this.messages = new MessageQueries(db);
     this.codes = new CodeQueries(db);
     this.cursors = new CursorQueries(db);
+    this.bulk = new BulkQueries(db);
     this.dataVersion = db.query<{ data_version: number }, []>("PRAGMA data_version");
   }
 
@@ -190,6 +193,18 @@ export class SqliteStore implements Store {
   }
   async listAudit(limit: number): Promise<AuditEvent[]> {
     return this.codes.listAudit(limit);
+  }
+  async isEmpty(): Promise<boolean> {
+    return this.bulk.isEmpty();
+  }
+  async dumpAll(): Promise<StoreDump> {
+    if (this.pending.length) this.flushPosts();
+    return this.bulk.dumpAll();
+  }
+  /** Throws StoreNotEmptyError (see store/bulk.ts) when the store already holds data. */
+  async loadAll(dump: StoreDump): Promise<void> {
+    this.bulk.loadAll(dump);
+    this.dropCaches();
   }
   async close(): Promise<void> {
     if (this.pending.length) this.flushPosts();

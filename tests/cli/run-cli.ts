@@ -16,7 +16,7 @@ export function cliEnv(dataDir: string, extra: Record<string, string> = {}): Rec
 }
 
 /** Runs `argybargy <argv>` in this process with captured streams. */
-export async function cli(argv: string[], env: Record<string, string>, opts: { stop?: AbortSignal; onOutput?: (text: string) => void } = {}): Promise<CliResult> {
+export async function cli(argv: string[], env: Record<string, string>, opts: { stop?: AbortSignal; onOutput?: (text: string) => void; stdin?: string } = {}): Promise<CliResult> {
   let stdout = "";
   let stderr = "";
   const code = await runCli(argv, {
@@ -25,6 +25,7 @@ export async function cli(argv: string[], env: Record<string, string>, opts: { s
     env,
     isTTY: false,
     stop: opts.stop,
+    readStdin: opts.stdin === undefined ? undefined : async () => opts.stdin!,
   });
   return { code, stdout, stderr };
 }

@@ -75,6 +75,9 @@ describe("invite", () => {
     expect(Date.parse(doc.expires) - before).toBeLessThan(86_400_000 + 5000);
     expect(doc.instruction).toContain(doc.code);
     expect(doc.instruction).toContain("https://relay.example.com/messages?wait=25");
+    expect(doc.instruction).toContain(`claude mcp add --transport http argybargy https://relay.example.com/mcp --header "Authorization: Bearer ${doc.code}"`);
+    expect(doc.instruction).toContain(`gemini mcp add --transport http --header "Authorization: Bearer ${doc.code}" argybargy https://relay.example.com/mcp`);
+    expect(doc.instruction).toContain(`[mcp_servers.argybargy] table in ~/.codex/config.toml with url = "https://relay.example.com/mcp"`);
   });
 
   test("the public URL comes from url.txt when there is no --url; expiry is printed", async () => {
@@ -261,6 +264,14 @@ describe("room", () => {
     expect(workerCode).toMatch(CODE);
     expect(brief).toContain(`Authorization: Bearer ${workerCode}`);
     expect(brief).not.toContain("—");
+    // Ready-to-paste MCP set-ups with the worker's code, next to the curl path.
+    const lines = brief.split("\n").map((l) => l.trim());
+    expect(lines).toContain(`claude mcp add --transport http argybargy https://relay.example.com/mcp --header "Authorization: Bearer ${workerCode}"`);
+    const toml = lines.indexOf("[mcp_servers.argybargy]");
+    expect(lines.slice(toml, toml + 3)).toEqual(["[mcp_servers.argybargy]", 'url = "https://relay.example.com/mcp"', `http_headers = { Authorization = "Bearer ${workerCode}" }`]);
+    const gemini = JSON.parse(lines.find((l) => l.startsWith('{ "mcpServers"'))!);
+    expect(gemini.mcpServers.argybargy).toEqual({ httpUrl: "https://relay.example.com/mcp", headers: { Authorization: `Bearer ${workerCode}` } });
+    expect(brief).toContain("curl -s -X POST https://relay.example.com/messages");
     const operatorCode = field(r.stdout, "operator code")!;
     expect(operatorCode).toMatch(CODE);
     expect(brief).not.toContain(operatorCode);

@@ -12,7 +12,7 @@ beforeEach(() => {
 });
 afterEach(() => dir.cleanup());
 
-const VERBS = ["up", "serve", "token", "invite", "codes", "revoke", "room", "post", "rooms", "close", "reopen", "health"];
+const VERBS = ["up", "serve", "token", "invite", "codes", "revoke", "room", "post", "rooms", "close", "reopen", "health", "import", "backup", "restore", "mcp"];
 
 describe("usage errors exit 2 with the usage text", () => {
   test("no command", async () => {
@@ -50,6 +50,13 @@ describe("usage errors exit 2 with the usage text", () => {
     const r = await cli(["invite", "-n", "alice"], env);
     expect(r.code).toBe(2);
     expect(r.stderr).toEndWith("argybargy: unknown option -n\n");
+  });
+
+  test.each(["import", "backup", "restore"])("%s without its file or directory is a usage error and touches nothing", async (verb) => {
+    const r = await cli([verb], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`USAGE argybargy ${verb}`);
+    expect(existsSync(join(dir.path, "argybargy.db"))).toBe(false);
   });
 
   test("missing required flag", async () => {

@@ -1,8 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { runs, standIn } from "../cli/stand-ins.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { EventSource } from "eventsource";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
 /**
  * The compiled binary end to end: built by scripts/build (the release flags), run as `up
@@ -117,6 +122,54 @@ describe("the compiled binary", () => {
     expect(last.exit_reason).toBe("room_closed");
   }, 30_000);
 
+  test("serves the SSE stream: eventsource gets the backlog, a live post and the close as a room event", async () => {
+    const { code: reader } = JSON.parse(run("invite", "--name", "reader", "--room", "sse", "--json").stdout);
+    expect(run("post", "sse", "before the stream").code).toBe(0);
+    const events: { type: string; id: string; data: any }[] = [];
+    const es = new EventSource(`${base}/messages/stream`, {
+      fetch: (url, init) => fetch(url, { ...init, headers: { ...init.headers, authorization: `Bearer ${reader}` } }),
+    });
+    for (const type of ["message", "room"]) {
+      es.addEventListener(type, (e) => events.push({ type, id: (e as MessageEvent).lastEventId, data: JSON.parse((e as MessageEvent).data) }));
+    }
+    const until = async (n: number) => {
+      for (const deadline = Date.now() + 10_000; events.length < n; await Bun.sleep(10)) {
+        if (Date.now() > deadline) throw new Error(`only ${events.length} events: ${JSON.stringify(events)}`);
+      }
+    };
+    try {
+      await until(1);
+      expect(run("post", "sse", "live one").code).toBe(0);
+      await until(2);
+      expect(run("close", "sse").code).toBe(0);
+      await until(3);
+      expect(events.map((e) => [e.type, e.id, e.data.text ?? e.data.exit_reason])).toEqual([
+        ["message", "1", "before the stream"], ["message", "2", "live one"], ["room", "2", "room_closed"],
+      ]);
+      expect(events[2]!.data).toMatchObject({ room: "sse", status: "closed", should_exit: true });
+    } finally {
+      es.close();
+    }
+  }, 30_000);
+
+  test("serves /mcp to the SDK's client, and `argybargy mcp` bridges stdio to it", async () => {
+    const code = (name: string) => JSON.parse(run("invite", "--name", name, "--room", "mcp", "--json").stdout).code as string;
+    const overHttp = new Client({ name: "e2e-http", version: "1" });
+    await overHttp.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { requestInit: { headers: { authorization: `Bearer ${code("carol")}` } } }));
+    const overStdio = new Client({ name: "e2e-stdio", version: "1" });
+    await overStdio.connect(new StdioClientTransport({ command: bin, args: ["mcp", "--url", base], env: { ...env(), ARGYBARGY_CODE: code("dave") }, stderr: "ignore" }));
+    try {
+      expect((await overStdio.listTools()).tools.map((t) => t.name).sort()).toEqual(["claim", "history", "peers", "send", "wait", "whoami"]);
+      const text = (r: unknown) => JSON.parse((r as { content: { text: string }[] }).content[0]!.text);
+      const sent = text(await overStdio.callTool({ name: "send", arguments: { text: "hi from the binary's bridge", expects_reply: "carol" } }));
+      const got = text(await overHttp.callTool({ name: "wait", arguments: { timeout_s: 10 } }));
+      expect(got.messages.map((m: any) => [m.seq, m.from, m.expects_reply_resolved])).toEqual([[sent.seq, "dave", "carol"]]);
+    } finally {
+      await overStdio.close();
+      await overHttp.close();
+    }
+  }, 30_000);
+
   test("a failure is one line on stderr and exit 1; a bad flag is usage and exit 2", () => {
     const unreachable = Bun.spawnSync([bin, "health", "--url", `http://127.0.0.1:${freePort()}`], { env: env(), stdout: "pipe", stderr: "pipe" });
     expect(unreachable.exitCode).toBe(1);
@@ -164,10 +217,92 @@ describe("the compiled binary", () => {
     for (const secret of [token, scrapeToken, code]) expect(stderr).not.toContain(secret);
   }, 30_000);
 
-  test("SIGTERM stops it with exit 0", async () => {
+  test("attach --exec wakes a stand-in agent once per DM, with the message on stdin, and exits 0 when the room closes", async () => {
+    const { code } = JSON.parse(run("invite", "--name", "codex", "--room", "wake", "--json").stdout);
+    const agentBin = join(work, "agent-bin");
+    const log = join(work, "agent-log");
+    standIn(agentBin, log);
+    const attach = Bun.spawn([bin, "attach", "--url", base, "--debounce-ms", "200", "--exec", 'fake-agent "$ARGYBARGY_SUMMARY"'], {
+      env: { ...env(), PATH: `${agentBin}:/usr/bin:/bin`, ARGYBARGY_CODE: code }, stdin: "ignore", stdout: "pipe", stderr: "pipe",
+    });
+    try {
+      const deadline = Date.now() + 20_000;
+      const waitFor = async (check: () => boolean, what: string) => {
+        while (!check()) {
+          if (Date.now() > deadline) throw new Error(`${what}; attach stderr:\n${await new Response(attach.stderr).text()}`);
+          await Bun.sleep(50);
+        }
+      };
+      await Bun.sleep(500);
+      expect(run("post", "wake", "please look at the build", "--to", "codex").code).toBe(0);
+      await waitFor(() => runs(log).length === 1, "no run of the stand-in agent");
+      const [woke] = runs(log);
+      expect(woke!.args).toEqual(["1 thing needs you in #wake: operator asked you (#1)"]);
+      expect(woke!.stdin.messages).toEqual([expect.objectContaining({ seq: 1, from: "operator", to: "codex", text: "please look at the build" })]);
+      expect(woke!.env.ARGYBARGY_CODE).toBeUndefined();
+      const readSeq = async () => (await (await fetch(`${base}/messages/position`, { headers: agent(code) })).json()).read_seq;
+      while ((await readSeq()) !== 1) {
+        if (Date.now() > deadline) throw new Error("the burst was never acknowledged");
+        await Bun.sleep(50);
+      }
+      expect(run("close", "wake").code).toBe(0);
+      expect(await Promise.race([attach.exited, Bun.sleep(15_000).then(() => "still running")])).toBe(0);
+      expect(runs(log)).toHaveLength(1);
+    } finally {
+      if (attach.exitCode === null) attach.kill("SIGKILL");
+    }
+  }, 60_000);
+
+  test("hook claude-stop reads Claude Code's JSON on stdin and blocks the stop with what needs the agent", () => {
+    const { code } = JSON.parse(run("invite", "--name", "claude", "--room", "hooked", "--json").stdout);
+    expect(run("post", "hooked", "your turn", "--to", "claude").code).toBe(0);
+    const input = JSON.stringify({ session_id: "e2e", transcript_path: "/t.jsonl", cwd: work, hook_event_name: "Stop", stop_hook_active: false });
+    const hook = (wait: string) => Bun.spawnSync([bin, "hook", "claude-stop", "--url", base, "--wait", wait, "--state-dir", join(work, "hook-state")], {
+      env: { ...env(), ARGYBARGY_CODE: code }, stdin: Buffer.from(input), stdout: "pipe", stderr: "pipe",
+    });
+    const first = hook("0");
+    expect(first.exitCode).toBe(0);
+    const out = JSON.parse(first.stdout.toString());
+    expect(out.decision).toBe("block");
+    expect(out.reason).toContain("#1 operator → you (expects you): your turn");
+    const second = hook("1");
+    expect([second.exitCode, second.stdout.toString(), second.stderr.toString()]).toEqual([0, "", ""]);
+  }, 30_000);
+
+  test("attach stopped by SIGTERM while the agent runs exits 0 and leaves that burst unread", async () => {
+    const { code } = JSON.parse(run("invite", "--name", "codex", "--room", "wake2", "--json").stdout);
+    const agentBin = join(work, "agent-bin2");
+    const log = join(work, "agent-log2");
+    standIn(agentBin, log);
+    const attach = Bun.spawn([bin, "attach", "--url", base, "--debounce-ms", "100", "--exec", "fake-agent"], {
+      env: { ...env(), PATH: `${agentBin}:/usr/bin:/bin`, ARGYBARGY_CODE: code, STANDIN_SLEEP: "30" }, stdin: "ignore", stdout: "pipe", stderr: "pipe",
+    });
+    try {
+      await Bun.sleep(500);
+      expect(run("post", "wake2", "long job", "--to", "codex").code).toBe(0);
+      const deadline = Date.now() + 20_000;
+      while (!existsSync(join(log, "running"))) {
+        if (Date.now() > deadline) throw new Error("the stand-in agent never started");
+        await Bun.sleep(50);
+      }
+      attach.kill("SIGTERM");
+      expect(await Promise.race([attach.exited, Bun.sleep(15_000).then(() => "still running")])).toBe(0);
+      const position = await (await fetch(`${base}/messages/position`, { headers: agent(code) })).json();
+      expect(position.read_seq).toBe(0);
+    } finally {
+      if (attach.exitCode === null) attach.kill("SIGKILL");
+    }
+  }, 60_000);
+
+  test("SIGTERM stops it with exit 0, also with a stream open", async () => {
+    const { code: stayer } = JSON.parse(run("invite", "--name", "stayer", "--room", "sse", "--json").stdout);
+    const open = await fetch(`${base}/messages/stream`, { headers: { authorization: `Bearer ${stayer}` } });
+    expect(open.status).toBe(200);
+    const drained = open.text().then(() => "ended", () => "ended");
     up!.kill("SIGTERM");
     const code = await Promise.race([up!.exited, Bun.sleep(5_000).then(() => null)]);
     expect(code).toBe(0);
+    expect(await drained).toBe("ended");
     expect(await fetch(`${base}/health`).catch(() => null)).toBeNull();
   }, 10_000);
 });

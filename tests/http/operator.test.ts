@@ -184,7 +184,8 @@ describe("operator actions (SPEC §6.4–§6.9)", () => {
     expect(r.json.code).toMatch(/^[A-Za-z0-9_-]{32}$/);
     expect(Date.parse(r.json.expires) - t.clock.now()).toBeGreaterThan(86_400_000 - 5000);
     const text = r.json.instruction as string;
-    for (const part of [r.json.code, "https://bridge.example.test", `Authorization: Bearer ${r.json.code}`, "wait=17", "since=<cursor>", "should_exit"]) expect(text).toContain(part);
+    for (const part of [r.json.code, "https://bridge.example.test", `Authorization: Bearer ${r.json.code}`, "wait=17", "since=<cursor>", "should_exit",
+      `claude mcp add --transport http argybargy https://bridge.example.test/mcp --header "Authorization: Bearer ${r.json.code}"`]) expect(text).toContain(part);
     expect(text).not.toContain("\n");
     const defaults = (await t.admin("POST", "/admin/invite", { name: "bob" })).json;
     expect(defaults).toMatchObject({ room: "default", expires: null, capabilities: "", url: "http://localhost" });

@@ -60,7 +60,7 @@ async function setup() {
     const r = await t.req(row.method, row.url, { body: row.body, headers: credentials[row.as] });
     return { status: r.status, json: r.json, headers: r.headers };
   };
-  return { t, alice, olga, send };
+  return { t, alice, olga, send, credentials };
 }
 
 const ADMIN_IDS = ["no credentials", "wrong admin token", "agent code in X-Admin-Token", "agent code as bearer", "non-ASCII admin token", "admin token with a trailing byte", "valid admin token"];
@@ -158,6 +158,32 @@ test("agent routes answer a valid code, in the code's own room only", async () =
   expect(byRoom("other")).toEqual(["olga"]);
   const olgaHistory = await send({ method: "GET", url: "/history", as: "code of another room", status: 200 });
   expect(texts(olgaHistory)).toEqual(["hello"]);
+  expect(t.errors).toEqual([]);
+});
+
+test("the stream answers a valid code with its own room's messages; every other identity gets 401 before anything", async () => {
+  const { t, credentials } = await setup();
+  for (const as of AGENT_IDS) {
+    const res = await t.app.handle(new Request("http://localhost/messages/stream", { headers: credentials[as] }));
+    if (res.status !== 200) {
+      expect({ as, status: res.status, error: ((await res.json()) as any).error }).toEqual({ as, status: 401, error: "unauthorized" });
+      expect(["bearer code", "lower-case bearer with spaces", "bare code", "code of another room"]).not.toContain(as);
+      continue;
+    }
+    expect(res.headers.get("content-type")).toStartWith("text/event-stream");
+    // Read until the backlog's events are in: lab's one visible message, or none in "other".
+    const reader = res.body!.getReader();
+    let text = "";
+    while (!text.includes("event: message") && !(as === "code of another room" && text.includes("retry:"))) {
+      text += new TextDecoder().decode((await reader.read()).value);
+    }
+    await reader.cancel();
+    if (as === "code of another room") expect({ as, text }).toEqual({ as, text: expect.not.stringContaining("lab") });
+    else expect({ as, text }).toEqual({ as, text: expect.stringContaining('"text":"lab question"') });
+    expect(text).not.toContain("lab secret for bob");
+  }
+  await Bun.sleep(20);
+  expect(t.relay.streams.count()).toBe(0);
   expect(t.errors).toEqual([]);
 });
 

@@ -29,24 +29,46 @@ describe("GET / manifest (SPEC §5.1)", () => {
     expect(m.first_steps[3]).toContain("wait=7");
     expect(m.endpoints.map((e: any) => `${e.method} ${e.path}`)).toEqual([
       "GET /health", "GET /whoami", "GET /peers", "POST /messages", "GET /messages?since=<cursor>&wait=<0-7>",
-      "POST /messages/{seq}/claim", "GET /history?limit=50",
+      "GET /messages/stream?since=<cursor>", "POST /messages/{seq}/claim", "GET /history?limit=50", "POST /mcp", "GET /llms.txt",
     ]);
-    expect(m.endpoints.map((e: any) => e.auth)).toEqual([false, true, true, true, true, true, true]);
+    expect(m.endpoints.map((e: any) => e.auth)).toEqual([false, true, true, true, true, true, true, true, true, false]);
+    for (const key of ["Last-Event-ID", "event message", "event room", "should_exit"]) expect(m.endpoints[5].desc).toContain(key);
+    expect(m.mcp.endpoint).toBe("https://relay.example.test/mcp");
+    expect(m.mcp.tools.join(" ")).toContain("up to 7 s");
+    expect(m.mcp.setup.claude_code).toBe('claude mcp add --transport http argybargy https://relay.example.test/mcp --header "Authorization: Bearer <YOUR_CODE>"');
+    expect(m.mcp.setup.codex_toml).toContain("[mcp_servers.argybargy]");
+    expect(JSON.parse(m.mcp.setup.gemini_settings_json).mcpServers.argybargy.httpUrl).toBe("https://relay.example.test/mcp");
     expect(m.endpoints[3].body).toBeDefined();
     for (const key of ["messages", "cursor", "room", "room_closed", "should_exit", "exit_reason", "poll_budget"]) expect(m.endpoints[4].desc).toContain(key);
     expect(Array.isArray(m.response_rule)).toBe(true);
     expect(m.room_lifecycle.join(" ")).toContain("77 seconds");
-    for (const key of ["send", "ask_open", "claim", "listen"]) {
+    for (const key of ["send", "ask_open", "claim", "listen", "stream"]) {
       expect(m.examples[key]).toContain("https://relay.example.test/");
       expect(m.examples[key]).toContain("<CODE>");
     }
     expect(m.examples.claim).toContain("/messages/7/claim");
     expect(m.examples.listen).toContain("wait=7");
     expect(m.examples.listen).toContain("--max-time 12");
+    expect(m.examples.stream).toStartWith("curl -sN ");
+    expect(m.examples.stream).toContain("/messages/stream?since=0");
     const notes = m.notes.join(" ");
     for (const n of ["123", "7", "4", "9"]) expect(notes).toContain(n);
     // Nothing quotes a default: MAX_WAIT 25, MAX_TEXT 8000, MAX_IDLE 1800, RATE 10.
     for (const literal of ["25", "8000", "1800", "10 "]) expect({ literal, found: r.text.includes(literal) }).toEqual({ literal, found: false });
+  });
+
+  test("GET /llms.txt is the same manifest as plain text, public, every section and endpoint in it", async () => {
+    const t = newTestApp(env);
+    const m = (await t.req("GET", "/")).json;
+    const r = await t.req("GET", "/llms.txt", { headers: { authorization: "Bearer nonsense" } });
+    expect(r.status).toBe(200);
+    expect(r.headers.get("content-type")).toBe("text/plain; charset=utf-8");
+    expect(r.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(r.text.startsWith("# Argybargy Bridge 1.1.0\n")).toBe(true);
+    for (const key of Object.keys(m).filter((k) => !["name", "version", "what"].includes(k))) expect(r.text).toContain(`## ${key.replaceAll("_", " ")}`);
+    for (const e of m.endpoints) expect(r.text).toContain(`${e.method} ${e.path}`);
+    for (const line of [...m.response_rule, ...m.notes, m.mcp.setup.claude_code, m.examples.listen]) expect(r.text).toContain(line);
+    expect(r.text).toContain("    [mcp_servers.argybargy]\n");
   });
 
   test("says when the rate limit and idle valve are disabled; base URL from Host without forwarding", async () => {
@@ -151,7 +173,7 @@ describe("CORS (SPEC §1.4)", () => {
     expect(headersOf(listed.headers, ["access-control-allow-origin", "access-control-allow-methods", "access-control-allow-headers", "access-control-max-age", "vary"])).toEqual({
       "access-control-allow-origin": "https://a.example.test",
       "access-control-allow-methods": "GET, POST, OPTIONS",
-      "access-control-allow-headers": "Authorization, Content-Type, X-Admin-Token",
+      "access-control-allow-headers": "Authorization, Content-Type, X-Admin-Token, Last-Event-ID, Idempotency-Key, Mcp-Protocol-Version",
       "access-control-max-age": "600",
       vary: "Origin",
     });
@@ -221,12 +243,19 @@ describe("OpenAPI (SPEC §5.9)", () => {
     const ops = Object.entries(doc.paths as Record<string, Record<string, unknown>>)
       .flatMap(([path, item]) => Object.keys(item).filter((m) => ["get", "post"].includes(m)).map((m) => `${m.toUpperCase()} ${path}`));
     for (const op of [
-      "GET /", "GET /health", "GET /whoami", "GET /peers", "POST /messages", "GET /messages", "POST /messages/{seq}/claim", "GET /history",
-      "GET /admin/state", "GET /admin/stats", "GET /admin/audit", "GET /admin/changes", "POST /admin/invite", "POST /admin/revoke",
+      "GET /", "GET /health", "GET /whoami", "GET /peers", "POST /messages", "GET /messages", "GET /messages/stream", "POST /messages/{seq}/claim", "GET /history",
+      "POST /mcp", "GET /llms.txt", "GET /admin/state", "GET /admin/stats", "GET /admin/audit", "GET /admin/changes", "POST /admin/invite", "POST /admin/revoke",
       "POST /admin/say", "POST /admin/regenerate-token", "POST /admin/rooms/{room}/close", "POST /admin/rooms/{room}/reopen", "GET /metrics",
     ]) expect({ op, listed: ops.includes(op) }).toEqual({ op, listed: true });
+    expect(doc.paths["/mcp"].post.description).toContain("up to 7 s");
+    expect(doc.paths["/mcp"].post.security).toEqual([{ agentCode: [] }]);
     expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(["adminToken", "agentCode", "metricsToken"]);
     expect(doc.components.schemas.Error).toBeDefined();
+    const stream = doc.paths["/messages/stream"].get;
+    expect(Object.keys(stream.responses[200].content)).toEqual(["text/event-stream"]);
+    expect(stream.parameters.map((p: any) => `${p.in} ${p.name}`)).toEqual(["query since", "header Last-Event-ID"]);
+    expect(Object.keys(stream.responses).sort()).toEqual(["200", "401", "422", "429"]);
+    expect(doc.components.schemas.StreamRoomEvent).toBeDefined();
     expect(r.text).toContain("123");
     expect(r.text).not.toContain("8000");
   });

@@ -1,0 +1,144 @@
+import type { Database } from "bun:sqlite";
+import type { Message, StoreDump } from "../relay/types.ts";
+import { toStatus } from "./messages.ts";
+
+/** Thrown by `loadAll` when the target already holds data; nothing was written. */
+export class StoreNotEmptyError extends Error {
+  override name = "StoreNotEmptyError";
+}
+
+/**
+ * Which questions are still open, exactly as the insert path's answer-marks leave them: a
+ * question is answered by any later post of the party it names, or for `anyone`, of anyone
+ * but the asker. One backward pass per room instead of a scan per question.
+ */
+export function openQuestions(messages: readonly Message[]): Set<Message> {
+  const byRoom = new Map<string, Message[]>();
+  for (const m of messages) {
+    let list = byRoom.get(m.room);
+    if (!list) byRoom.set(m.room, (list = []));
+    list.push(m);
+  }
+  const open = new Set<Message>();
+  for (const list of byRoom.values()) {
+    list.sort((a, b) => b.seq - a.seq);
+    const laterPosters = new Set<string>();
+    for (const m of list) {
+      if (m.expectsReply !== "none") {
+        const answered = m.expectsReply === "anyone"
+          ? laterPosters.size > 1 || (laterPosters.size === 1 && !laterPosters.has(m.from))
+          : laterPosters.has(m.expectsReply);
+        if (!answered) open.add(m);
+      }
+      laterPosters.add(m.from);
+    }
+  }
+  return open;
+}
+
+/** Whole-database reads and writes for import and migrate (the BulkStore port); SQL beside it. */
+export class BulkQueries {
+  private readonly q;
+
+  constructor(private readonly db: Database) {
+    const p = <R>(sql: string) => db.query<R, any>(sql);
+    this.q = {
+      anything: p<{ one: number }>(`SELECT 1 AS one WHERE EXISTS (SELECT 1 FROM messages) OR EXISTS (SELECT 1 FROM room_status)
+        OR EXISTS (SELECT 1 FROM codes) OR EXISTS (SELECT 1 FROM audit) OR EXISTS (SELECT 1 FROM agent_cursors)`),
+      messages: p<{ room: string; seq: number; ts: number; from_name: string; to_name: string; text: string; expects_reply: string; claimed_by: string | null }>(
+        "SELECT room, seq, ts, from_name, to_name, text, expects_reply, claimed_by FROM messages ORDER BY id"),
+      statuses: p<{ room: string; status: "open" | "closed"; closed_at: number | null; closed_by: string | null }>(
+        "SELECT room, status, closed_at, closed_by FROM room_status ORDER BY room"),
+      codes: p<{ name: string; room: string; capabilities: string; created: number; expires: number | null; stored: string; hashed: number; display: string; lookup: string }>(
+        "SELECT name, room, capabilities, created, expires, stored, hashed, display, lookup FROM codes ORDER BY id"),
+      audit: p<{ id: number; ts: number; action: string; actor: string; room: string; detail: string }>(
+        "SELECT id, ts, action, actor, room, detail FROM audit ORDER BY id"),
+      cursors: p<{ room: string; name: string; delivered_seq: number; delivered_at: number | null; read_seq: number; read_at: number | null }>(
+        "SELECT room, name, delivered_seq, delivered_at, read_seq, read_at FROM agent_cursors ORDER BY room, name"),
+      insertMessage: p(`INSERT INTO messages (room, seq, ts, from_name, to_name, text, expects_reply, claimed_by, open_q)
+        VALUES ($room, $seq, $ts, $from_name, $to_name, $text, $expects_reply, $claimed_by, $open_q)`),
+      insertStatus: p("INSERT INTO room_status (room, status, closed_at, closed_by) VALUES ($room, $status, $closed_at, $closed_by)"),
+      insertCode: p(`INSERT INTO codes (name, room, capabilities, created, expires, stored, hashed, display, lookup)
+        VALUES ($name, $room, $capabilities, $created, $expires, $stored, $hashed, $display, $lookup)`),
+      insertAudit: p("INSERT INTO audit (id, ts, action, actor, room, detail) VALUES ($id, $ts, $action, $actor, $room, $detail)"),
+      insertCursor: p(`INSERT INTO agent_cursors (room, name, delivered_seq, delivered_at, read_seq, read_at)
+        VALUES ($room, $name, $delivered_seq, $delivered_at, $read_seq, $read_at)`),
+      // The aggregates as the insert path leaves them: last_ts is the time of the highest seq.
+      rebuildRooms: p(`INSERT INTO rooms (room, last_seq, msg_count, last_ts)
+        SELECT m.room, m.seq, c.n, m.ts FROM messages m
+        JOIN (SELECT room, max(seq) AS top, count(*) AS n FROM messages GROUP BY room) c ON m.room = c.room AND m.seq = c.top`),
+      posters: p<{ room: string; name: string; last_ts: number }>("SELECT room, name, last_ts FROM posters ORDER BY room, name"),
+      // A poster whose messages retention pruned keeps its row; the newer time wins.
+      mergePoster: p(`INSERT INTO posters (room, name, last_ts) VALUES ($room, $name, $last_ts)
+        ON CONFLICT (room, name) DO UPDATE SET last_ts = max(last_ts, excluded.last_ts)`),
+      rebuildPosters: p(`INSERT INTO posters (room, name, last_ts)
+        SELECT room, from_name, ts FROM (SELECT room, from_name, ts,
+          row_number() OVER (PARTITION BY room, from_name ORDER BY seq DESC) AS rn FROM messages) WHERE rn = 1`),
+    };
+  }
+
+  /** True when the store holds no messages, statuses, codes, audit rows or cursors. */
+  isEmpty(): boolean {
+    return this.q.anything.get({}) === null;
+  }
+
+  /** Everything, read in one snapshot; messages and audit in insertion order. */
+  dumpAll(): StoreDump {
+    return this.db.transaction((): StoreDump => ({
+      messages: this.q.messages.all({}).map((r) => ({
+        room: r.room, seq: r.seq, tsMs: r.ts, from: r.from_name, to: r.to_name, text: r.text,
+        expectsReply: r.expects_reply, claimedBy: r.claimed_by,
+      })),
+      statuses: this.q.statuses.all({}).map((r) => toStatus(r.room, r)),
+      codes: this.q.codes.all({}).map((r) => ({
+        name: r.name, room: r.room, capabilities: r.capabilities, createdMs: r.created, expiresMs: r.expires,
+        stored: r.stored, hashed: r.hashed === 1, masked: r.display, lookup: r.lookup,
+      })),
+      audit: this.q.audit.all({}).map((r) => ({ id: r.id, tsMs: r.ts, action: r.action, actor: r.actor, room: r.room, detail: r.detail })),
+      cursors: this.q.cursors.all({}).map((r) => ({
+        room: r.room, name: r.name, deliveredSeq: r.delivered_seq, deliveredMs: r.delivered_at, readSeq: r.read_seq, readMs: r.read_at,
+      })),
+      posters: this.q.posters.all({}).map((r) => ({ room: r.room, name: r.name, lastTsMs: r.last_ts })),
+    })).deferred();
+  }
+
+  /**
+   * Writes `dump` into this empty database in one immediate transaction, then rebuilds the
+   * room aggregates, posters and open-question marks from the messages. Throws
+   * StoreNotEmptyError (writing nothing) when the database already holds data; any failing row
+   * rolls the whole load back.
+   */
+  loadAll(dump: StoreDump): void {
+    this.db.transaction(() => {
+      if (!this.isEmpty()) throw new StoreNotEmptyError("the target store is not empty; load into a fresh one");
+      const open = openQuestions(dump.messages);
+      // Inserted in the dump's order: the all-rooms admin feed reads insertion order.
+      for (const m of dump.messages) {
+        this.q.insertMessage.run({
+          room: m.room, seq: m.seq, ts: m.tsMs, from_name: m.from, to_name: m.to, text: m.text,
+          expects_reply: m.expectsReply, claimed_by: m.claimedBy, open_q: open.has(m) ? 1 : 0,
+        });
+      }
+      this.q.rebuildRooms.run({});
+      this.q.rebuildPosters.run({});
+      for (const p of dump.posters ?? []) this.q.mergePoster.run({ room: p.room, name: p.name, last_ts: p.lastTsMs });
+      for (const s of dump.statuses) {
+        this.q.insertStatus.run({ room: s.name, status: s.status, closed_at: s.closedAtMs, closed_by: s.closedBy });
+      }
+      for (const c of dump.codes) {
+        this.q.insertCode.run({
+          name: c.name, room: c.room, capabilities: c.capabilities, created: c.createdMs, expires: c.expiresMs,
+          stored: c.stored, hashed: c.hashed ? 1 : 0, display: c.masked, lookup: c.lookup,
+        });
+      }
+      for (const a of dump.audit) {
+        this.q.insertAudit.run({ id: a.id ?? null, ts: a.tsMs, action: a.action, actor: a.actor, room: a.room, detail: a.detail });
+      }
+      for (const c of dump.cursors) {
+        this.q.insertCursor.run({
+          room: c.room, name: c.name, delivered_seq: c.deliveredSeq, delivered_at: c.deliveredMs, read_seq: c.readSeq, read_at: c.readMs,
+        });
+      }
+    }).immediate();
+  }
+}
