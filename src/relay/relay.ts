@@ -59,6 +59,7 @@ export class Relay {
     this.throttle = new AuthThrottle(deps.limits.authFailMax);
     this.metrics = deps.metrics ?? NO_METRICS;
     this.metrics.sample("polls_parked", () => this.waiters.count());
+    this.metrics.sample("streams_open", () => this.streams.count());
     this.bus.subscribe((room, remote) => {
       if (remote) {
         this.tails.invalidate(room);

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { PromMetrics } from "../../src/http/metrics.ts";
 import { ADMIN_TOKEN, newTestApp } from "../helpers.ts";
+import { mcpRelay, toolJson } from "./mcp-helpers.ts";
 
 /** One sample line of the exposition: name, labels and value. */
 interface Sample { name: string; labels: Record<string, string>; value: number }
@@ -68,6 +69,9 @@ describe("GET /metrics", () => {
       argybargy_auth_failed_total: "counter",
       argybargy_store_seconds: "histogram",
       argybargy_http_requests_total: "counter",
+      argybargy_streams_open: "gauge",
+      argybargy_mcp_tool_calls_total: "counter",
+      argybargy_mcp_tool_seconds: "histogram",
     });
   });
 
@@ -165,6 +169,43 @@ describe("GET /metrics", () => {
     expect(value(samples, "argybargy_auth_failed_total", { kind: "metrics" })).toBe(2);
     expect(value(samples, "argybargy_auth_failed_total", { kind: "admin" })).toBe(1);
   });
+});
+
+describe("transports in /metrics", () => {
+  test("open SSE streams in the gauge; MCP tool calls by tool and outcome, with their durations", async () => {
+    const r = await mcpRelay({ ARGYBARGY_RATE_MAX: "1", ARGYBARGY_RATE_WINDOW: "60" });
+    try {
+      const code = await r.invite("alice");
+      const scrapeNow = async () => {
+        const res = await fetch(`${r.url}/metrics`, { headers: { "x-admin-token": r.server.adminToken } });
+        return parseExposition(await res.text()).samples;
+      };
+      const stream = new AbortController();
+      const open = await fetch(`${r.url}/messages/stream`, { headers: { authorization: `Bearer ${code}` }, signal: stream.signal });
+      expect(open.status).toBe(200);
+      for (let i = 0; i < 200 && r.server.relay.streams.count() === 0; i++) await Bun.sleep(5);
+      expect(value(await scrapeNow(), "argybargy_streams_open")).toBe(1);
+      stream.abort();
+      await open.body?.cancel().catch(() => {});
+
+      const client = await r.connect(code);
+      expect(toolJson(await client.callTool({ name: "send", arguments: { text: "hello" } })).isError).toBe(false);
+      expect(toolJson(await client.callTool({ name: "send", arguments: { text: "again" } })).body.error).toBe("rate_limited");
+      expect(toolJson(await client.callTool({ name: "whoami", arguments: {} })).isError).toBe(false);
+      for (let i = 0; i < 200 && r.server.relay.streams.count() > 0; i++) await Bun.sleep(5);
+      const samples = await scrapeNow();
+      expect({
+        sendOk: value(samples, "argybargy_mcp_tool_calls_total", { tool: "send", outcome: "ok" }),
+        sendLimited: value(samples, "argybargy_mcp_tool_calls_total", { tool: "send", outcome: "rate_limited" }),
+        whoami: value(samples, "argybargy_mcp_tool_calls_total", { tool: "whoami", outcome: "ok" }),
+        sendTimed: value(samples, "argybargy_mcp_tool_seconds_count", { tool: "send" }),
+        posted: value(samples, "argybargy_messages_posted_total", { origin: "agent", room: "lab" }),
+        streams: value(samples, "argybargy_streams_open"),
+      }).toEqual({ sendOk: 1, sendLimited: 1, whoami: 1, sendTimed: 2, posted: 1, streams: 0 });
+    } finally {
+      await r.stop();
+    }
+  }, 20_000);
 });
 
 describe("PromMetrics", () => {
