@@ -11,7 +11,7 @@ export function guards(relay: Relay) {
   return new Elysia({ name: "argybargy-guards" }).macro({
     agent: {
       async resolve({ request, server }) {
-        return { agent: await relay.authenticate(request.headers.get("authorization"), clientIp(request, server)) };
+        return { agent: await relay.authenticate(request.headers.get("authorization"), () => clientIp(request, server)) };
       },
     },
     admin: {

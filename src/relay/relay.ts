@@ -73,10 +73,13 @@ export class Relay {
     this.onEvent(event);
   }
 
-  /** Resolves an `Authorization` header to its agent and touches presence. Throws 401, or 429 when throttled. */
-  async authenticate(header: string | null, ip: string): Promise<Agent> {
+  /**
+   * Resolves an `Authorization` header to its agent and touches presence. Throws 401, or 429 when
+   * throttled. `ip` may be a function: the address is only needed when the code is wrong.
+   */
+  async authenticate(header: string | null, ip: string | (() => string)): Promise<Agent> {
     const agent = await this.lookUp(header);
-    if (!agent) return this.authFailed(ip, "agent");
+    if (!agent) return this.authFailed(typeof ip === "string" ? ip : ip(), "agent");
     await this.touch(agent.room, agent.name, true, agent.capabilities);
     return agent;
   }
