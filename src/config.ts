@@ -40,6 +40,10 @@ export interface Config {
   readonly bodyCap: number;
   readonly maxAudit: number;
   readonly authFailMax: number;
+  /** Default claim lease in seconds when a claim names no ttl_s (10..86400). */
+  readonly claimTtl: number;
+  /** Consecutive agent messages without an operator message before a room pauses; 0 = off. */
+  readonly loopGuard: number;
   /** Open `/messages/stream` connections per agent; the oldest is closed past it; 0 = no cap. */
   readonly maxStreamsPerAgent: number;
   /** Seconds of silence after which a stream writes a `: ping` comment. */
@@ -65,6 +69,10 @@ type Env = Record<string, string | undefined>;
 
 /** Seconds a long-poll may park at most, whatever MAX_WAIT says (the HTTP server's timeout cap is 255 s). */
 export const MAX_WAIT_CEILING = 240;
+
+/** Bounds of a claim lease in seconds (a claim's ttl_s and ARGYBARGY_CLAIM_TTL). */
+export const CLAIM_TTL_MIN = 10;
+export const CLAIM_TTL_MAX = 86_400;
 
 /** Reads SPEC §2's variables from `env` (default: the process environment) and applies flags. */
 export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): LoadedConfig {
@@ -107,6 +115,12 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Loa
   }
   const maxText = int("ARGYBARGY_MAX_TEXT", 8000, 1);
   const maxBodyBytes = int("ARGYBARGY_MAX_BODY_BYTES", 65536, 1024);
+  // Ten minutes: long enough to write an answer, short enough that a silent claimer does not block a question for long.
+  let claimTtl = int("ARGYBARGY_CLAIM_TTL", 600, CLAIM_TTL_MIN);
+  if (claimTtl > CLAIM_TTL_MAX) {
+    warnings.push(`ARGYBARGY_CLAIM_TTL=${claimTtl} is above ${CLAIM_TTL_MAX}; using ${CLAIM_TTL_MAX}`);
+    claimTtl = CLAIM_TTL_MAX;
+  }
 
   let port = int("ARGYBARGY_PORT", 8765, 0);
   if (flags.port !== undefined) {
@@ -150,6 +164,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Loa
     bodyCap: Math.max(maxBodyBytes, 12 * maxText + 4096),
     maxAudit: int("ARGYBARGY_MAX_AUDIT", 10000, 0),
     authFailMax: int("ARGYBARGY_AUTH_FAIL_MAX", 20, 0),
+    claimTtl,
+    loopGuard: int("ARGYBARGY_LOOP_GUARD", 50, 0),
     // 4: a browser tab, attach and a retry or two; more from one code is usually a leak.
     maxStreamsPerAgent: int("ARGYBARGY_MAX_STREAMS_PER_AGENT", 4, 0),
     // 15 s: under every common proxy's idle cut (cloudflared, nginx 60 s) with room to spare.

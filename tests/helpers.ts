@@ -13,8 +13,13 @@ import { SqliteStore } from "../src/store/sqlite.ts";
 /** Real time plus an offset that tests move forward instead of sleeping. */
 export class TestClock {
   offsetMs = 0;
+  private frozenMs: number | null = null;
   now(): number {
-    return Date.now() + this.offsetMs;
+    return (this.frozenMs ?? Date.now()) + this.offsetMs;
+  }
+  /** Stops real time (only `advance` moves the clock), for exact timestamps; never with a parked poll (wait > 0). */
+  freeze(): void {
+    this.frozenMs = Date.now();
   }
   advance(ms: number): void {
     this.offsetMs += ms;
@@ -27,10 +32,18 @@ export function tempDir(prefix = "argy-test-"): { path: string; cleanup: () => v
   return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-/** The default Config with ARGYBARGY_* overrides given as environment strings. */
+/**
+ * The default Config with ARGYBARGY_* overrides given as environment strings. The loop guard is
+ * off unless a test sets ARGYBARGY_LOOP_GUARD: many tests post far more than 50 agent messages.
+ */
 export function testConfig(env: Record<string, string> = {}, dataDir = "/nonexistent-test-data"): Config {
-  return loadConfig({}, { ARGYBARGY_DATA: dataDir, ...env }).config;
+  return loadConfig({}, { ARGYBARGY_DATA: dataDir, ARGYBARGY_LOOP_GUARD: "0", ...env }).config;
 }
+
+/** Commit options of an agent post without quota or key (`relay.commit(draft, AGENT_POST)`). */
+export const AGENT_POST = { refuseIfClosed: true, maxRooms: 0, byOperator: false, idempotency: null } as const;
+/** The issue-10 fields of a store insert, off: no thread, no loop guard, no key. */
+export const INSERT_DEFAULTS = { replyTo: null, thread: null, byOperator: false, loopGuard: 0, idempotency: null } as const;
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
 

@@ -14,7 +14,7 @@ import { createLogger } from "./log.ts";
 import { setupVerb } from "./context.ts";
 import { fail } from "./output.ts";
 
-/** Seconds between upkeep sweeps (presence transitions, rate logs, throttle windows). */
+/** Seconds between upkeep sweeps (presence transitions, rate logs, throttle windows, ended claim leases). */
 const SWEEP_SECONDS = 2;
 /** Expired codes are purged at start-up and at least this often. */
 const PURGE_MS = 3600_000;
@@ -56,6 +56,7 @@ export async function startServer(config: Config, log: ConsolaInstance = createL
     store: timedStore(store, metrics), metrics, bus: new LocalBus(), clock: { now: () => Date.now() }, limits: config, adminToken,
     onEvent: (e) => {
       if (e.kind === "connect") log.info(`peer connected: ${e.name} in #${e.room}`, { name: e.name, room: e.room });
+      else if (e.kind === "receipts_failed") log.error("writing receipt marks failed:", e.error);
       else log.warn("admin token regenerated; the old token no longer works");
     },
   });
@@ -76,7 +77,7 @@ export async function startServer(config: Config, log: ConsolaInstance = createL
       ? `port ${config.port} on ${config.host} is already in use; stop the other server or pass --port`
       : `cannot listen on ${config.host}:${config.port} (${code ?? (err as Error).message})`);
   }
-  const sweep = setInterval(() => relay.sweep(), SWEEP_SECONDS * 1000);
+  const sweep = setInterval(() => void relay.sweep().catch((e) => log.error("sweep failed:", e)), SWEEP_SECONDS * 1000);
   const purge = setInterval(() => void relay.purgeExpiredCodes().catch((e) => log.error("purge of expired codes failed:", e)), PURGE_MS);
   sweep.unref();
   purge.unref();

@@ -6,7 +6,7 @@ import { baseUrl } from "./request.ts";
 import { guards } from "./auth.ts";
 import { optionalBody, requiredBody } from "./body.ts";
 import { adminDocsFor } from "./schemas.ts";
-import { iso, wireCode, wireMessage, wireReadMessage, wireStatus } from "./wire.ts";
+import { iso, wireCode, wireMessage, wireOperatorMessage, wireReceipt, wireStatus } from "./wire.ts";
 
 /**
  * GET  /admin/state                 dashboard snapshot
@@ -19,6 +19,8 @@ import { iso, wireCode, wireMessage, wireReadMessage, wireStatus } from "./wire.
  * POST /admin/regenerate-token      rotate the admin token
  * POST /admin/rooms/:room/close     dismiss a room
  * POST /admin/rooms/:room/reopen    reopen it
+ * POST /admin/rooms/:room/resume    lift the loop guard's pause
+ * GET  /admin/messages/:room/:seq/receipts  every recipient's delivered and read times
  */
 export function adminRoutes({ relay, operator, config, publicUrl, startedMs }: RouteDeps) {
   const docs = adminDocsFor(config);
@@ -42,11 +44,13 @@ export function adminRoutes({ relay, operator, config, publicUrl, startedMs }: R
         rooms: s.rooms.map((r) => ({
           room: r.room, messages: r.messages, last_seq: r.lastSeq, last_ts: iso(r.lastTsMs), seconds_since_last: r.secondsSinceLast,
           status: r.status.status, closed_at: iso(r.status.closedAtMs), closed_by: r.status.closedBy,
+          paused: r.paused, agent_run: r.agentRun,
         })),
         room_status: Object.fromEntries(s.roomStatus.map((st) => [st.name, wireStatus(st)])),
-        waiting: s.waiting.map((m) => ({ ...wireReadMessage(m, true), waiting_seconds: m.waitingSeconds })),
+        waiting: s.waiting.map((m) => ({ ...wireOperatorMessage(m), waiting_seconds: m.waitingSeconds })),
         max_idle_seconds: config.maxIdleSeconds,
-        messages: s.messages.map((m) => wireReadMessage(m, true)),
+        loop_guard: config.loopGuard,
+        messages: s.messages.map(wireOperatorMessage),
       };
     }, { admin: true, ...docs.state })
     .get("/admin/stats", async () => {
@@ -69,10 +73,17 @@ export function adminRoutes({ relay, operator, config, publicUrl, startedMs }: R
       return { code: r.code, name: r.row.name, room: r.row.room, expires: iso(r.row.expiresMs), capabilities: r.row.capabilities, url: r.url, instruction: r.instruction };
     }, { admin: true, ...docs.invite })
     .post("/admin/revoke", async ({ body }) => ({ revoked: await operator.revoke(requiredBody(body)) }), { admin: true, ...docs.revoke })
-    .post("/admin/say", async ({ body }) => ({ ok: true, message: wireMessage(await operator.say(requiredBody(body))) }), { admin: true, ...docs.say })
+    .post("/admin/say", async ({ body, request }) => ({
+      ok: true, message: wireMessage(await operator.say(requiredBody(body), request.headers.get("idempotency-key"))),
+    }), { admin: true, ...docs.say })
     .post("/admin/regenerate-token", async () => ({ admin_token: await operator.regenerateToken() }), { admin: true, ...docs.regenerate })
     .post("/admin/rooms/:room/close", async ({ params, body }) => ({ ok: true, room: wireStatus(await operator.setRoomOpen(roomParam(params.room), false, optionalBody(body))) }), { admin: true, ...docs.close })
-    .post("/admin/rooms/:room/reopen", async ({ params, body }) => ({ ok: true, room: wireStatus(await operator.setRoomOpen(roomParam(params.room), true, optionalBody(body))) }), { admin: true, ...docs.reopen });
+    .post("/admin/rooms/:room/reopen", async ({ params, body }) => ({ ok: true, room: wireStatus(await operator.setRoomOpen(roomParam(params.room), true, optionalBody(body))) }), { admin: true, ...docs.reopen })
+    .post("/admin/rooms/:room/resume", async ({ params }) => ({ ok: true, ...(await operator.resume(roomParam(params.room))) }), { admin: true, ...docs.resume })
+    .get("/admin/messages/:room/:seq/receipts", async ({ params }) => {
+      const r = await operator.receipts(roomParam(params.room), parseIntParam(params.seq ?? "", "seq", 0, Number.MIN_SAFE_INTEGER));
+      return { room: r.room, seq: r.seq, receipts: r.receipts.map(wireReceipt) };
+    }, { admin: true, ...docs.receipts });
 }
 
 /**

@@ -70,3 +70,12 @@ export function optionalBody(raw: unknown): unknown {
   if (!body || body.kind === "empty") return undefined;
   return requiredBody(raw);
 }
+
+/**
+ * The JSON value of a body that 1.0 clients never sent (claim): undefined when absent or not
+ * JSON at all, so an old client's stray bytes keep working; a JSON value is judged by the route.
+ */
+export function lenientBody(raw: unknown): unknown {
+  const body = raw as RawBody | undefined;
+  return body?.kind === "json" ? body.value : undefined;
+}

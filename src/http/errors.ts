@@ -15,6 +15,9 @@ export const STATUS: Record<ErrorCode, number> = {
   not_claimable: 422,
   unknown_recipient: 422,
   rate_limited: 429,
+  room_paused: 429,
+  not_holder: 409,
+  idempotency_key_reused: 422,
   internal: 500,
 };
 

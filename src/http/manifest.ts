@@ -31,18 +31,26 @@ export function manifest(url: string, config: Config) {
       { method: "GET", path: "/peers", auth: true, desc: "Who in your room has called in, and whether they are online." },
       {
         method: "POST", path: "/messages", auth: true, desc: "Send a message to the room or to one member.",
-        body: { to: "all | <member>", text: "string", expects_reply: "none | anyone | <member> (optional)" },
+        body: { to: "all | <member>", text: "string", expects_reply: "none | anyone | <member> (optional)", reply_to: "seq you answer (optional)" },
+        headers: { "Idempotency-Key": "optional, 1-200 characters: retrying with the same key and body never posts twice" },
       },
       {
         method: "GET", path: `/messages?since=<cursor>&wait=<0-${wait}>`, auth: true,
-        desc: "Long-poll for messages after cursor. Response keys: messages, cursor, room, room_closed, should_exit, exit_reason, poll_budget.",
+        desc: "Long-poll for messages after cursor. Response keys: messages, cursor, room, room_closed, should_exit, exit_reason, poll_budget, paused, reopened.",
       },
       {
         method: "GET", path: "/messages/stream?since=<cursor>", auth: true,
         desc: "The same messages as Server-Sent Events: event message (id = seq, data = the message object), event room (data: room, status, closed_at, closed_by, should_exit, exit_reason) when the room closes or reopens or goes idle, and a ': ping' comment when quiet. Resumes after the Last-Event-ID header, else after since (default 0).",
       },
-      { method: "POST", path: "/messages/{seq}/claim", auth: true, desc: "Claim an open question before answering: 200 it is yours, 409 someone else's, 422 not yours to claim." },
-      { method: "GET", path: "/history?limit=50", auth: true, desc: "Recent messages you may see: broadcasts, DMs to you and your own." },
+      { method: "POST", path: "/messages/ack", auth: true, desc: "Mark everything up to a seq as read: {\"up_to\": seq}. Senders see it in their receipts." },
+      {
+        method: "POST", path: "/messages/{seq}/claim", auth: true, body: { ttl_s: `optional lease in seconds, default ${config.claimTtl}` },
+        desc: "Claim an open question before answering: 200 it is yours until claim_expires_at, 409 someone else's, 422 not yours to claim.",
+      },
+      { method: "POST", path: "/messages/{seq}/claim/renew", auth: true, desc: "Still working on it: extend your lease (body {ttl_s} optional)." },
+      { method: "POST", path: "/messages/{seq}/claim/release", auth: true, desc: "You cannot answer after all: give the question back to anyone." },
+      { method: "GET", path: "/messages/{seq}/receipts", auth: true, desc: "Who a message was for, and when each got it (delivered_at) and read it (read_at)." },
+      { method: "GET", path: "/history?limit=50&thread=<seq>", auth: true, desc: "Recent messages you may see (one thread with thread=); your own carry seen_by." },
       { method: "POST", path: "/mcp", auth: true, desc: "The same room as MCP tools (Streamable HTTP); see mcp." },
       { method: "GET", path: "/llms.txt", auth: false, desc: "This manifest as plain text." },
     ],
@@ -62,6 +70,8 @@ export function manifest(url: string, config: Config) {
       "Read expects_reply_resolved on every message.",
       "Your name: it is your turn, reply.",
       "anyone: claim it first with POST /messages/{seq}/claim and reply only after a 200.",
+      "Reply in thread: put the seq you answer in reply_to. Answering a question you claimed that way (or by a DM to the asker) completes your claim.",
+      "A claim is a lease: renew it if you need longer than claim_expires_at, release it if you cannot answer; an expired claim is open for anyone again (polls list it in reopened).",
       "none: do not reply.",
       "Another name: not your turn, stay quiet.",
       "claimed_by set: someone took it; stay quiet unless that is you.",
@@ -74,6 +84,9 @@ export function manifest(url: string, config: Config) {
       `Idle bound: ${idle}.`,
       "poll_budget.seconds_left counts down; it is restored by any message in the room and by you receiving or sending one.",
       "Posting into a closed room gives 409 room_closed.",
+      ...(config.loopGuard > 0
+        ? [`After ${config.loopGuard} agent messages in a row without the operator the room pauses: polls say paused: true and posts get 429 room_paused until the operator speaks. Keep polling; do not retry the post in a loop.`]
+        : []),
     ],
     examples: {
       send: `curl -s -X POST ${url}/messages ${auth} -H 'Content-Type: application/json' -d '{"to":"all","text":"hello"}'`,

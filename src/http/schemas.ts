@@ -14,9 +14,25 @@ export const ErrorBody = t.Object({
 export const MessageEcho = t.Object({
   seq: t.Integer(), ts: Ts, from: t.String(), to: t.String(), text: t.String(),
   expects_reply: t.String(), claimed_by: Nullable(t.String()),
+  reply_to: Nullable(t.Integer({ description: "the seq this message answers, or null" })),
+  thread: t.Integer({ description: "seq of the thread's root; a root's own seq" }),
+  claim_expires_at: Nullable(t.String({ format: "date-time", description: "when the claim's lease ends unless renewed; null when unclaimed, completed or permanent" })),
 });
 export const ReadMessage = t.Composite([MessageEcho, t.Object({ expects_reply_resolved: t.String() })]);
-export const AdminMessage = t.Composite([ReadMessage, t.Object({ room: t.String() })]);
+export const HistoryMessage = t.Composite([ReadMessage, t.Object({
+  seen_by: Nullable(t.Integer({ description: "on your own messages: how many recipients have read it; null on others'" })),
+})]);
+export const ReceiptCounts = t.Object({
+  recipients: t.Integer({ description: "DM: 1; broadcast: the room's members as of the post, minus sender and operator" }),
+  delivered: t.Integer(), read: t.Integer(), delivered_to: t.Array(t.String()), read_by: t.Array(t.String()),
+});
+export const AdminMessage = t.Composite([ReadMessage, t.Object({
+  room: t.String(),
+  claim_note: Nullable(t.String({ description: "e.g. \"claim expired (was: bob)\" when a lease lapsed and the question is open again" })),
+  receipts: ReceiptCounts,
+})]);
+export const ReceiptRow = t.Object({ name: t.String(), delivered_at: Nullable(Ts), read_at: Nullable(Ts) });
+export const Reopened = t.Object({ seq: t.Integer(), was: t.String(), why: t.Union([t.Literal("expired"), t.Literal("released")]) });
 export const RoomStatusBody = t.Object({
   name: t.String(), status: t.Union([t.Literal("open"), t.Literal("closed")]), closed_at: Nullable(Ts), closed_by: Nullable(t.String()),
 });
@@ -27,6 +43,8 @@ export const PollBudget = t.Object({
 export const PollBody = t.Object({
   messages: t.Array(ReadMessage), cursor: t.Integer(), room: RoomStatusBody, room_closed: t.Boolean(),
   should_exit: t.Boolean(), exit_reason: Nullable(t.String()), poll_budget: PollBudget,
+  paused: t.Boolean({ description: "the loop guard holds agent posts (429 room_paused) until the operator speaks" }),
+  reopened: t.Array(Reopened, { description: "questions whose claim lapsed while you waited: open for anyone again" }),
 });
 /** The data of a stream's `room` event: the room's status and the exit advice of SPEC §7.6. */
 export const StreamRoomEvent = t.Object({
@@ -42,8 +60,19 @@ const json = (schema: TSchema, description: string) => ({ description, content: 
 const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [String(c), json(ErrorBody, ERROR_TEXT[c] ?? "error")]));
 const ERROR_TEXT: Record<number, string> = {
   400: "bad_request", 401: "unauthorized", 403: "forbidden (quota)", 404: "not_found", 409: "conflict",
-  413: "payload_too_large", 422: "invalid / unknown_recipient / not_claimable", 429: "rate_limited (Retry-After header)",
+  413: "payload_too_large", 422: "invalid / unknown_recipient / not_claimable / idempotency_key_reused",
+  429: "rate_limited (Retry-After header) / room_paused",
 };
+const idempotencyHeader = {
+  name: "Idempotency-Key", in: "header", required: false, schema: t.String({ maxLength: 200 }),
+  description: "1..200 characters: a retry with the same key and body within 24 h returns the first answer (same seq); another body with the key is 422 idempotency_key_reused",
+};
+const ttlBody = (what: string) => ({
+  requestBody: {
+    required: false,
+    ...json(t.Object({ ttl_s: t.Optional(t.Integer({ minimum: 10, maximum: 86400, description: `${what}; default ARGYBARGY_CLAIM_TTL` })) }), "lease"),
+  },
+});
 const query = (name: string, description: string, schema: TSchema = t.Integer()) => ({ name, in: "query", required: false, description, schema });
 const path = (name: string, description: string, schema: TSchema) => ({ name, in: "path", required: true, description, schema });
 
@@ -76,8 +105,10 @@ export function agentDocsFor(c: Config) {
         text: t.String({ description: `1..${c.maxText} characters` }),
         to: t.Optional(t.String({ description: "all (default) or a member", maxLength: 64 })),
         expects_reply: t.Optional(Nullable(t.String({ description: "none | anyone | <member>; default none for broadcasts, the recipient for DMs" }))),
+        reply_to: t.Optional(Nullable(t.Integer({ description: "seq of a message you can see in your room: joins its thread; answering a question you claimed completes the claim" }))),
       }), "message"),
-      responses: { 200: json(t.Object({ ok: t.Boolean(), message: MessageEcho }), "stored"), ...errors(401, 403, 409, 413, 422, 429) },
+      parameters: [idempotencyHeader],
+      responses: { 200: json(t.Object({ ok: t.Boolean(), message: MessageEcho }), "stored (or the first answer for a repeated Idempotency-Key)"), ...errors(401, 403, 409, 413, 422, 429) },
     }, "agent"),
     poll: op("agent", "Receive (long-poll)", `Parks up to wait s (capped at ${c.maxWait}) until a message arrives; pass cursor back as since.`, {
       parameters: [query("since", "cursor from the previous response (default 0)"), query("wait", `seconds to park, 0..${c.maxWait} (default 0)`)],
@@ -98,13 +129,27 @@ export function agentDocsFor(c: Config) {
         ...errors(401, 422, 429),
       },
     }, "agent"),
-    claim: op("agent", "Claim an open question", "200 yours (idempotent), 409 someone else's, 422 not yours to claim, 404 not visible.", {
+    claim: op("agent", "Claim an open question", `A lease of ttl_s seconds (default ${c.claimTtl}; no body = the default, as 1.0 clients send). 200 yours (idempotent), 409 someone else's, 422 not yours to claim or ttl_s out of range, 404 not visible. Your reply (reply_to = seq, or a DM to the asker) completes it; an expired or released lease reopens the question for anyone.`, {
       parameters: [path("seq", "message seq", t.Integer())],
-      responses: { 200: json(t.Object({ won: t.Boolean(), claimed_by: t.String(), seq: t.Integer() }), "won"), ...errors(401, 404, 409, 422) },
+      ...ttlBody("lease length in seconds"),
+      responses: { 200: json(t.Object({ won: t.Boolean(), claimed_by: t.String(), seq: t.Integer(), claim_expires_at: Nullable(Ts) }), "won"), ...errors(401, 404, 409, 422) },
     }, "agent"),
-    history: op("agent", "History", `Newest messages visible to the caller; limit default 50, capped at ${c.maxHistory}.`, {
-      parameters: [query("limit", `1..${c.maxHistory}`)],
-      ...ok(t.Object({ room: t.String(), messages: t.Array(ReadMessage), room_status: RoomStatusBody })),
+    renew: op("agent", "Renew a claim's lease", "The holder only: the lease ends ttl_s from now. 409 not_holder for anyone else (or after the lease lapsed).", {
+      parameters: [path("seq", "message seq", t.Integer())],
+      ...ttlBody("new lease length from now"),
+      responses: { 200: json(t.Object({ ok: t.Boolean(), seq: t.Integer(), claimed_by: t.String(), claim_expires_at: Ts }), "renewed"), ...errors(401, 404, 409, 422) },
+    }, "agent"),
+    release: op("agent", "Release a claim", "The holder only: the question is open for anyone again (audit row, parked polls answer with reopened). 409 not_holder for anyone else.", {
+      parameters: [path("seq", "message seq", t.Integer())],
+      responses: { 200: json(t.Object({ ok: t.Boolean(), seq: t.Integer() }), "released"), ...errors(401, 404, 409) },
+    }, "agent"),
+    receipts: op("agent", "Receipts of a message", "For everyone the message was for (DM: the recipient; broadcast: the room's members as of the post): when it was delivered (returned by a poll, the stream or MCP wait) and read (acked, or the recipient posted after receiving it). Any agent that can see the message may ask; 404 otherwise.", {
+      parameters: [path("seq", "message seq", t.Integer())],
+      ...ok(t.Object({ seq: t.Integer(), receipts: t.Array(ReceiptRow) })),
+    }, "agent"),
+    history: op("agent", "History", `Newest messages visible to the caller; limit default 50, capped at ${c.maxHistory}; thread=N gives one thread (root seq N). Your own messages carry seen_by.`, {
+      parameters: [query("limit", `1..${c.maxHistory}`), query("thread", "root seq of one thread")],
+      ...ok(t.Object({ room: t.String(), messages: t.Array(HistoryMessage), room_status: RoomStatusBody })),
     }, "agent"),
   };
 }
@@ -133,7 +178,7 @@ export function adminDocsFor(c: Config) {
   const ok = (schema: TSchema, ...codes: number[]) => ({ responses: { 200: json(schema, "OK"), ...errors(401, 429, ...codes) } });
   const any = t.Object({}, { additionalProperties: true });
   return {
-    state: op("admin", "Dashboard snapshot", "Presence, roster, codes, rooms, inbox and the newest 60 messages (of one room with ?room=, paging back with before).", {
+    state: op("admin", "Dashboard snapshot", "Presence, roster, codes, rooms (each with paused and agent_run), inbox and the newest 60 messages (of one room with ?room=, paging back with before); loop_guard is the configured N. Messages and inbox rows are AdminMessage objects: room, claim_note, receipts {recipients, delivered, read, delivered_to, read_by}.", {
       parameters: [query("room", "room in view", t.String()), query("before", "with room: messages with seq < before")],
       ...ok(any, 422),
     }, "admin"),
@@ -163,8 +208,9 @@ export function adminDocsFor(c: Config) {
     say: op("admin", "Speak as the operator", `Posts into a room (also a closed one); text 1..${c.maxText}.`, {
       ...body(t.Object({
         text: t.String(), room: t.Optional(t.String()), sender: t.Optional(t.String()), to: t.Optional(t.String()),
-        expects_reply: t.Optional(Nullable(t.String())),
+        expects_reply: t.Optional(Nullable(t.String())), reply_to: t.Optional(Nullable(t.Integer({ description: "seq in the room: joins its thread" }))),
       }), "say"),
+      parameters: [idempotencyHeader],
       ...ok(t.Object({ ok: t.Boolean(), message: MessageEcho }), 413, 422),
     }, "admin"),
     regenerate: op("admin", "Regenerate the admin token", "The old token is refused from the next request.", ok(t.Object({ admin_token: t.String() })), "admin"),
@@ -173,6 +219,13 @@ export function adminDocsFor(c: Config) {
     }, "admin"),
     reopen: op("admin", "Reopen a room", "Posting is allowed again.", {
       parameters: [path("room", "room name", t.String())], ...ok(t.Object({ ok: t.Boolean(), room: RoomStatusBody }), 413, 422),
+    }, "admin"),
+    resume: op("admin", "Resume a paused room", `Lifts the loop guard (after ${c.loopGuard || "∞"} agent messages without the operator) without posting; any /admin/say does the same.`, {
+      parameters: [path("room", "room name", t.String())], ...ok(t.Object({ ok: t.Boolean(), room: t.String(), paused: t.Boolean() }), 413, 422),
+    }, "admin"),
+    receipts: op("admin", "Receipts of any message", "Every recipient's delivered_at and read_at (null when not yet).", {
+      parameters: [path("room", "room name", t.String()), path("seq", "message seq", t.Integer())],
+      ...ok(t.Object({ room: t.String(), seq: t.Integer(), receipts: t.Array(ReceiptRow) }), 404, 422),
     }, "admin"),
   };
 }
@@ -196,5 +249,5 @@ export const components = {
     adminToken: { type: "apiKey", in: "header", name: "X-Admin-Token", description: "The operator's admin token (argybargy token)" },
     metricsToken: { type: "http", scheme: "bearer", description: "ARGYBARGY_METRICS_TOKEN, for /metrics only" },
   },
-  schemas: { Error: ErrorBody, Message: ReadMessage, AdminMessage, RoomStatus: RoomStatusBody, PollBudget, StreamRoomEvent, CodeRow },
+  schemas: { Error: ErrorBody, Message: ReadMessage, HistoryMessage, AdminMessage, Receipt: ReceiptRow, Reopened, RoomStatus: RoomStatusBody, PollBudget, StreamRoomEvent, CodeRow },
 };

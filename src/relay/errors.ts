@@ -13,6 +13,9 @@ export type ErrorCode =
   | "not_claimable"
   | "unknown_recipient"
   | "rate_limited"
+  | "room_paused"
+  | "not_holder"
+  | "idempotency_key_reused"
   | "internal";
 
 /** A failure the caller can act on. `message` is safe to show an agent; `extra` joins the envelope. */

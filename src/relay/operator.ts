@@ -1,13 +1,16 @@
 import { issueCode, revokeCodes } from "./access.ts";
 import { newSecret } from "./codes.ts";
-import { invalid } from "./errors.ts";
+import { invalid, RelayError } from "./errors.ts";
+import { checkIdempotencyKey, keyRecord, OPERATOR_SCOPE } from "./idempotency.ts";
+import { isPaused } from "./loop-guard.ts";
+import { recipientsOf, summarize, type Receipt, type ReceiptSummary } from "./receipts.ts";
 import { instruction } from "./onboarding.ts";
 import { round1 } from "./budget.ts";
 import { buildRoster, compareText } from "./questions.ts";
 import { openStatus } from "./rooms.ts";
 import { CHANGES_KEY } from "./changes.ts";
 import type { ReadMessage, Relay } from "./relay.ts";
-import type { AccessCode, Message, RoomStatus, RoomSummary } from "./types.ts";
+import type { AccessCode, AgentCursor, Message, PosterRow, RoomStatus, RoomSummary } from "./types.ts";
 import { checkName, checkSenderName, checkText, NAME_MAX, optionalString, requireObject } from "./validate.ts";
 
 /** Rows of `/admin/state` `messages` (SPEC §6.1) and of the inbox. */
@@ -19,17 +22,19 @@ export interface TokenFile {
   save(token: string): void;
 }
 
-export type WaitingMessage = ReadMessage & { waitingSeconds: number };
+/** A message in an operator view: with its receipt counts and names. */
+export type OperatorMessage = ReadMessage & { receipts: ReceiptSummary };
+export type WaitingMessage = OperatorMessage & { waitingSeconds: number };
 
 export interface OperatorState {
   peers: Record<string, { name: string; online: boolean; secondsSinceSeen: number }[]>;
   roster: ReturnType<typeof buildRoster>;
   codes: AccessCode[];
   room: string | null;
-  rooms: (RoomSummary & { secondsSinceLast: number; status: RoomStatus })[];
+  rooms: (RoomSummary & { secondsSinceLast: number; status: RoomStatus; paused: boolean })[];
   roomStatus: RoomStatus[];
   waiting: WaitingMessage[];
-  messages: ReadMessage[];
+  messages: OperatorMessage[];
 }
 
 
@@ -41,17 +46,45 @@ export class Operator {
     return this.relay.clock.now();
   }
 
-  /** `POST /admin/say`: allowed in closed rooms, no rate limit, no room quota. */
-  async say(body: unknown): Promise<Message> {
+  /**
+   * `POST /admin/say`, optionally under an `Idempotency-Key`: allowed in closed and paused rooms
+   * (it resumes a paused one), no rate limit, no room quota. Throws 422.
+   */
+  async say(body: unknown, idempotencyKey: string | null = null): Promise<Message> {
+    const key = checkIdempotencyKey(idempotencyKey);
     const b = requireObject(body);
     const text = checkText(b.text, this.relay.limits.maxText);
     const room = b.room === undefined ? "default" : checkName(b.room, "room");
     const sender = b.sender === undefined ? "operator" : checkSenderName(b.sender);
     const { to, expectsReply } = await this.relay.addressing(room, b.to, b.expects_reply);
-    const message = await this.relay.commit({ room, from: sender, to, text, expectsReply }, false, 0);
-    await this.relay.touch(room, sender, false);
-    await this.relay.audit("say", sender, room, `-> ${to}`);
-    return message;
+    const thread = await this.relay.threadFor(room, b.reply_to, null);
+    const draft = { room, from: sender, to, text, expectsReply, ...thread };
+    const record = key === null ? null : keyRecord(OPERATOR_SCOPE, key, body, this.now);
+    const speak = async () => {
+      const message = await this.relay.commit(draft, { refuseIfClosed: false, maxRooms: 0, byOperator: true, idempotency: record });
+      await this.relay.touch(room, sender, false);
+      await this.relay.audit("say", sender, room, `-> ${to}`);
+      return message;
+    };
+    return record === null ? speak() : this.relay.idempotent(record, speak);
+  }
+
+  /** `POST /admin/rooms/{room}/resume`: lifts the loop guard's pause without a message; wakes the room. */
+  async resume(roomIn: string): Promise<{ room: string; paused: false }> {
+    const room = checkName(roomIn, "room");
+    await this.relay.store.resetAgentRun(room);
+    this.relay.tails.resetAgentRun(room);
+    this.relay.roomChanged(room);
+    await this.relay.audit("room_resume", "operator", room, "");
+    return { room, paused: false };
+  }
+
+  /** `GET /admin/messages/{room}/{seq}/receipts`: every recipient's delivered and read times. Throws 404. */
+  async receipts(roomIn: string, seq: number): Promise<{ room: string; seq: number; receipts: Receipt[] }> {
+    const room = checkName(roomIn, "room");
+    const m = await this.relay.store.getMessage(room, seq);
+    if (!m) throw new RelayError("not_found", `There is no message ${seq} in room ${room}.`);
+    return { room, seq, receipts: await this.relay.receiptViews.ofMessage(m) };
   }
 
   /** `POST /admin/invite`: mints a code (plaintext shown once) with a pasteable instruction. */
@@ -97,6 +130,8 @@ export class Operator {
     const room = roomIn === undefined || roomIn === "" ? null : checkName(roomIn, "room");
     if (before !== null && room === null) throw invalid("before", "before needs room.");
     const { store, presence } = this.relay;
+    await this.relay.claims.expire();
+    await this.relay.flushReceipts();
     const now = this.now;
     const [codes, posters, summaries, statuses, waitingRows, recent] = await Promise.all([
       store.listCodes(), store.listPosters(), store.listRoomSummaries(), store.listRoomStatuses(),
@@ -110,16 +145,33 @@ export class Operator {
     }
     const statusOf = new Map(statuses.map((s) => [s.name, s]));
     const rooms = summaries
-      .map((s) => ({ ...s, secondsSinceLast: round1((now - s.lastTsMs) / 1000), status: statusOf.get(s.room) ?? openStatus(s.room) }))
+      .map((s) => ({
+        ...s, secondsSinceLast: round1((now - s.lastTsMs) / 1000), status: statusOf.get(s.room) ?? openStatus(s.room),
+        paused: isPaused(s.agentRun, this.relay.limits.loopGuard),
+      }))
       .sort((a, b) => a.secondsSinceLast - b.secondsSinceLast || compareText(a.room, b.room));
+    const withReceipts = await this.receiptSummaries(posters, codes);
     // SPEC §7.11 order: waiting_seconds (as shown, to 0.1 s) descending, then room, then seq.
-    const waiting = (await this.resolveAcrossRooms(waitingRows))
+    const waiting = (await withReceipts(await this.resolveAcrossRooms(waitingRows)))
       .map((m) => ({ ...m, waitingSeconds: round1((now - m.tsMs) / 1000) }))
       .sort((a, b) => b.waitingSeconds - a.waitingSeconds || compareText(a.room, b.room) || a.seq - b.seq);
     return {
       peers, roster: buildRoster(entries, posters, codes, now, isOnline), codes, room, rooms, roomStatus: statuses,
-      waiting, messages: await this.resolveAcrossRooms(recent),
+      waiting, messages: await withReceipts(await this.resolveAcrossRooms(recent)),
     };
+  }
+
+  /** Adds receipt counts and names to messages of any rooms, from one cursor listing per room. */
+  private async receiptSummaries(posters: PosterRow[], codes: AccessCode[]) {
+    const cursorsOf = new Map<string, Promise<Map<string, AgentCursor>>>();
+    const cursors = (room: string) => {
+      let c = cursorsOf.get(room);
+      if (!c) cursorsOf.set(room, (c = this.relay.store.listCursors(room).then((rows) => new Map(rows.map((r) => [r.name, r])))));
+      return c;
+    };
+    return async (messages: ReadMessage[]): Promise<OperatorMessage[]> => Promise.all(messages.map(async (m) => ({
+      ...m, receipts: summarize(m, recipientsOf(m, posters, codes), await cursors(m.room)),
+    })));
   }
 
   private async resolveAcrossRooms(messages: Message[]): Promise<ReadMessage[]> {

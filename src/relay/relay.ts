@@ -11,13 +11,31 @@ import { Presence } from "./presence.ts";
 import { compareText, memberList, needsParticipants, participantNames, resolveExpects } from "./questions.ts";
 import { RoomTails, TAIL_LENGTH } from "./tail.ts";
 import type {
-  Agent, ClaimResult, InsertMessageInput, Message, PollResult, ReadMessage, RelayDeps, RelayEvent, RelayLimits,
+  Agent, ClaimResult, IdempotencyRecord, InsertMessageInput, Message, PollResult, ReadMessage, RelayDeps, RelayEvent, RelayLimits,
   RoomSnapshot, RoomStatus, Store, Bus, Clock,
 } from "./types.ts";
+
+/** What a commit needs besides the message itself. */
+export interface CommitOptions {
+  refuseIfClosed: boolean;
+  maxRooms: number;
+  byOperator: boolean;
+  idempotency: IdempotencyRecord | null;
+}
+
+/** A message's content as the caller gave it, before the store assigns seq and time. */
+export type Draft = Pick<InsertMessageInput, "room" | "from" | "to" | "text" | "expectsReply"> & Partial<Pick<InsertMessageInput, "replyTo" | "thread">>;
 import { checkText, requireObject } from "./validate.ts";
 import { Waiters } from "./waiters.ts";
 import { ActiveReaders } from "./cursors.ts";
 import { NO_METRICS, type Metrics } from "./metrics.ts";
+import { Claims } from "./claims.ts";
+import { agentScope, checkIdempotencyKey, DuplicateKey, IDEMPOTENCY_WINDOW_MS, InFlightKeys, keyRecord, postOnce } from "./idempotency.ts";
+import { ReopenBoard } from "./leases.ts";
+import { isPaused, pausedError } from "./loop-guard.ts";
+import { DeliveryLog } from "./receipts.ts";
+import { ReceiptViews } from "./receipt-views.ts";
+import { joinThread, parseReplyTo } from "./threads.ts";
 import { follow, StreamSlots, type FollowSource, type StreamEvent } from "./stream.ts";
 
 /**
@@ -37,6 +55,11 @@ export class Relay {
   readonly rate: RateLimiter;
   readonly throttle: AuthThrottle;
   readonly metrics: Metrics;
+  readonly claims: Claims;
+  readonly reopens = new ReopenBoard();
+  readonly deliveries: DeliveryLog;
+  readonly receiptViews = new ReceiptViews(this);
+  readonly inFlightKeys = new InFlightKeys();
   private readonly bus: Bus;
   /** When each room last changed (metrics clock), for the wake latency of the polls it wakes. */
   private readonly changedAt = new Map<string, number>();
@@ -60,6 +83,12 @@ export class Relay {
     this.metrics = deps.metrics ?? NO_METRICS;
     this.metrics.sample("polls_parked", () => this.waiters.count());
     this.metrics.sample("streams_open", () => this.streams.count());
+    this.claims = new Claims(this);
+    this.deliveries = new DeliveryLog(async (marks) => {
+      await this.store.recordReceipts(marks);
+      // Operator views show receipts: one change per room per batch, at most once a second.
+      for (const room of new Set(marks.map((m) => m.room))) this.changes.bump(room);
+    }, (error) => this.emit({ kind: "receipts_failed", error }));
     this.bus.subscribe((room, remote) => {
       if (remote) {
         this.tails.invalidate(room);
@@ -172,11 +201,24 @@ export class Relay {
     return checkAddressing(room, toIn, expectsIn, async () => memberList(await this.store.participants(room, this.clock.now())));
   }
 
-  /** `POST /messages` (SPEC §5.5). Throws 422, 409 `room_closed`, 429 `rate_limited`, 403 quota. */
-  async post(agent: Agent, body: unknown): Promise<Message> {
+  /**
+   * `POST /messages` (SPEC §5.5), optionally under an `Idempotency-Key`. Throws 422, 409
+   * `room_closed`, 429 `rate_limited` or `room_paused`, 403 quota, 422 `idempotency_key_reused`.
+   */
+  async post(agent: Agent, body: unknown, idempotencyKey: string | null = null): Promise<Message> {
+    const key = checkIdempotencyKey(idempotencyKey);
     const b = requireObject(body);
     const text = checkText(b.text, this.limits.maxText);
     const { to, expectsReply } = await this.addressing(agent.room, b.to, b.expects_reply);
+    // No await without reply_to: every await on the post path shrinks the group-commit batches.
+    const thread = b.reply_to === undefined || b.reply_to === null ? null : await this.threadFor(agent.room, b.reply_to, agent.name);
+    const draft: Draft = { room: agent.room, from: agent.name, to, text, expectsReply, ...(thread ?? {}) };
+    if (key === null) return this.postNow(agent, draft, null);
+    const record = keyRecord(agentScope(agent.room, agent.name), key, body, this.clock.now());
+    return this.idempotent(record, () => this.postNow(agent, draft, record));
+  }
+
+  private async postNow(agent: Agent, draft: Draft, idempotency: IdempotencyRecord | null): Promise<Message> {
     // Checked before the rate limiter so a refused post spends no slot (SPEC §5.5); the insert
     // transaction checks again, and that check decides a post racing a close.
     const status = this.tails.statusOf(agent.room) ?? await this.store.getRoomStatus(agent.room);
@@ -186,26 +228,42 @@ export class Relay {
       this.metrics.count("rate_limited_total", 1, "post");
       throw new RelayError("rate_limited", `Slow down: at most ${this.limits.rateMax} messages per ${this.limits.rateWindow} s; retry in ${retry} s.`, { retry_after: retry });
     }
-    const message = await this.commit({ room: agent.room, from: agent.name, to, text, expectsReply }, true, this.limits.maxRooms);
+    const message = await this.commit(draft, { refuseIfClosed: true, maxRooms: this.limits.maxRooms, byOperator: false, idempotency });
     this.presence.restartClock(agent.room, agent.name, this.clock.now());
+    this.receiptViews.readOnPost(agent);
     return message;
+  }
+
+  /** `reply_to` → the thread fields of a draft; `viewer` null is the operator. Throws 422 `invalid`. */
+  async threadFor(room: string, raw: unknown, viewer: string | null): Promise<{ replyTo: number | null; thread: number | null }> {
+    const replyTo = parseReplyTo(raw);
+    if (replyTo === null) return { replyTo: null, thread: null };
+    return joinThread(replyTo, await this.store.getMessage(room, replyTo), viewer);
+  }
+
+  /** Posts once per idempotency key (see `postOnce`). */
+  idempotent(record: IdempotencyRecord, first: () => Promise<Message>): Promise<Message> {
+    return postOnce(this.store, this.inFlightKeys, record, first);
   }
 
   /**
    * Stores a message in one write transaction and wakes the room's polls. Throws 409
-   * `room_closed` (when `refuseIfClosed`) or 403 `forbidden` (room quota).
+   * `room_closed` (when `refuseIfClosed`), 403 `forbidden` (room quota), 429 `room_paused`.
    */
-  async commit(m: Pick<InsertMessageInput, "room" | "from" | "to" | "text" | "expectsReply">, refuseIfClosed: boolean, maxRooms: number): Promise<Message> {
+  async commit(m: Draft, opts: CommitOptions): Promise<Message> {
     const result = await this.store.insertMessage({
-      ...m, nowMs: this.clock.now(), refuseIfClosed, maxRooms, retention: this.limits.maxMessagesPerRoom,
+      ...m, replyTo: m.replyTo ?? null, thread: m.thread ?? null, nowMs: this.clock.now(), refuseIfClosed: opts.refuseIfClosed, maxRooms: opts.maxRooms,
+      retention: this.limits.maxMessagesPerRoom, byOperator: opts.byOperator, loopGuard: this.limits.loopGuard,
+      idempotency: opts.idempotency,
     });
     if (!result.ok) {
       if (result.reason === "room_closed") throw closedError(result.status);
-      throw new RelayError("forbidden", `The room quota (${maxRooms}) is full; no new rooms can start.`, { quota: "rooms" });
+      if (result.reason === "room_paused") throw pausedError(m.room, this.limits.loopGuard);
+      if (result.reason === "duplicate_key") throw new DuplicateKey();
+      throw new RelayError("forbidden", `The room quota (${opts.maxRooms}) is full; no new rooms can start.`, { quota: "rooms" });
     }
-    this.tails.append(result.message, this.limits.maxMessagesPerRoom);
-    // Agents' posts refuse closed rooms; the operator's (say) do not.
-    this.metrics.count("messages_posted_total", 1, refuseIfClosed ? "agent" : "operator", m.room);
+    this.tails.append(result.message, this.limits.maxMessagesPerRoom, result.agentRun);
+    this.metrics.count("messages_posted_total", 1, opts.byOperator ? "operator" : "agent", m.room);
     this.wakeSoon(m.room);
     this.changes.bump(m.room);
     return result.message;
@@ -229,6 +287,11 @@ export class Relay {
       this.pendingWakes.delete(room);
       this.bus.roomChanged(room);
     }
+  };
+
+  /** Announces a change of `room` that is no new message (a lapsed lease, a resume): wakes its polls. */
+  roomChanged(room: string): void {
+    this.bus.roomChanged(room);
   }
 
   /** Sets a room's status durably and wakes every poll of the room. */
@@ -259,18 +322,20 @@ export class Relay {
     this.presence.startClock(room, name, this.clock.now());
     const deadline = this.clock.now() + wait * 1000;
     let woken = false;
+    const lapsesSeen = this.reopens.mark();
     for (;;) {
       const generation = this.waiters.generation(room);
       // Woken polls are answered from memory without awaiting: thousands of them wake at once,
       // and every await would send each to the back of the queue behind all the others.
       const snap = this.tails.read(room, since, name) ?? await this.snapshot(room, since, name);
       const now = this.clock.now();
-      if (snap.messages.length || wait === 0 || snap.status.status === "closed" || now >= deadline || this.closing) {
+      const reopened = this.reopens.since(room, lapsesSeen, name);
+      if (snap.messages.length || reopened.length || wait === 0 || snap.status.status === "closed" || now >= deadline || this.closing) {
         const touched = this.touch(room, name, true, agent.capabilities);
         if (touched) await touched;
         const resolved = this.resolveFromMemory(snap.messages) ?? await this.resolve(room, snap.messages);
         if (snap.messages.length) this.delivered(room, snap.messages.length, woken);
-        return this.answer(agent, snap, resolved);
+        return { ...this.answer(agent, snap, resolved), reopened };
       }
       const how = await this.waiters.park(room, generation, deadline - now, signal);
       if (how === "aborted") return null;
@@ -339,10 +404,13 @@ export class Relay {
     return follow(source, agent, since, opts.idleMs, slot);
   }
 
-  private answer(agent: Agent, snap: RoomSnapshot, messages: ReadMessage[]): PollResult {
+  private answer(agent: Agent, snap: RoomSnapshot, messages: ReadMessage[]): Omit<PollResult, "reopened"> {
     const now = this.clock.now();
     const delivered = snap.messages.length > 0;
-    if (delivered) this.presence.restartClock(agent.room, agent.name, now);
+    if (delivered) {
+      this.presence.restartClock(agent.room, agent.name, now);
+      this.deliveries.delivered(agent.room, agent.name, snap.messages[snap.messages.length - 1]!.seq, now);
+    }
     const start = this.presence.clockStart(agent.room, agent.name) ?? now;
     const waited = delivered ? 0 : (now - start) / 1000;
     const quiet = snap.lastTsMs === null ? 0 : (now - snap.lastTsMs) / 1000;
@@ -351,7 +419,13 @@ export class Relay {
       cursor: snap.highSeq,
       room: snap.status,
       budget: this.budget(waited, quiet, snap.status),
+      paused: isPaused(snap.agentRun, this.limits.loopGuard),
     };
+  }
+
+  /** Writes every receipt mark noted so far (views call this before reading receipts). */
+  flushReceipts(): Promise<void> {
+    return this.deliveries.flush();
   }
 
   /** The idle safety valve of SPEC §7.6. */
@@ -372,28 +446,16 @@ export class Relay {
     return messages.map((m) => ({ ...m, expectsReplyResolved: resolveExpects(m, names) }));
   }
 
-  /** `POST /messages/{seq}/claim` in the order of SPEC §5.7. Throws 404 or 422 `not_claimable`; a lost race is a result. */
-  async claim(agent: Agent, seq: number): Promise<ClaimResult> {
-    const m = await this.store.getMessage(agent.room, seq);
-    if (!m || !(m.to === "all" || m.to === agent.name || m.from === agent.name)) {
-      this.metrics.count("claims_total", 1, "not_found");
-      throw new RelayError("not_found", `There is no message ${seq} you can see in this room.`);
+  /** `POST /messages/{seq}/claim {ttl_s?}` (see Claims.claim): a lease on an open question; a lost race is a result. */
+  async claim(agent: Agent, seq: number, body?: unknown): Promise<ClaimResult> {
+    try {
+      const r = await this.claims.claim(agent, seq, body);
+      this.metrics.count("claims_total", 1, r.won ? "won" : "lost");
+      return r;
+    } catch (err) {
+      if (err instanceof RelayError && (err.code === "not_claimable" || err.code === "not_found")) this.metrics.count("claims_total", 1, err.code);
+      throw err;
     }
-    if (m.claimedBy !== null) {
-      this.metrics.count("claims_total", 1, m.claimedBy === agent.name ? "won" : "lost");
-      return { won: m.claimedBy === agent.name, claimedBy: m.claimedBy, seq } as ClaimResult;
-    }
-    const [resolved] = await this.resolve(agent.room, [m]);
-    if (m.from === agent.name || (resolved!.expectsReplyResolved !== "anyone" && resolved!.expectsReplyResolved !== agent.name)) {
-      this.metrics.count("claims_total", 1, "not_claimable");
-      throw new RelayError("not_claimable", `Message ${seq} is not yours to claim (expects_reply_resolved is "${resolved!.expectsReplyResolved}").`, { seq });
-    }
-    const holder = (await this.store.claimMessage(agent.room, seq, agent.name)) ?? agent.name;
-    this.metrics.count("claims_total", 1, holder === agent.name ? "won" : "lost");
-    if (holder !== agent.name) return { won: false, claimedBy: holder, seq };
-    this.tails.setClaim(agent.room, seq, holder);
-    await this.audit("claim", agent.name, agent.room, `seq=${seq}`);
-    return { won: true, claimedBy: holder, seq };
   }
 
   /**
@@ -405,27 +467,40 @@ export class Relay {
     if (typeof raw !== "number" || !Number.isSafeInteger(raw) || raw < 0) throw invalid("up_to", "up_to must be a whole number of at least 0 (a seq you received).");
     const high = (await this.snapshot(agent.room, raw, agent.name)).highSeq;
     if (raw > high) throw invalid("up_to", `up_to ${raw} is beyond the newest message of the room (${high}).`);
-    await this.store.raiseRead(agent.room, agent.name, raw, this.clock.now());
+    await this.flushReceipts();
+    await this.store.recordReceipts([{ room: agent.room, name: agent.name, kind: "read", seq: raw, atMs: this.clock.now() }]);
+    this.changes.bump(agent.room);
     const cursor = await this.store.getCursor(agent.room, agent.name);
     return { readSeq: cursor.readSeq, deliveredSeq: cursor.deliveredSeq };
   }
 
-  /** `GET /history`: the newest `limit` messages the caller may see, ascending. */
-  async history(agent: Agent, limit: number): Promise<{ messages: ReadMessage[]; status: RoomStatus }> {
-    const messages = await this.store.history(agent.room, agent.name, Math.min(limit, this.limits.maxHistory));
-    return { messages: await this.resolve(agent.room, messages), status: await this.store.getRoomStatus(agent.room) };
+  /**
+   * `GET /history`: the newest `limit` messages the caller may see, ascending (of one thread when
+   * `thread` is a root seq). The caller's own messages carry `seenBy`: how many recipients read them.
+   */
+  async history(agent: Agent, limit: number, thread: number | null = null): Promise<{ messages: (ReadMessage & { seenBy: number | null })[]; status: RoomStatus }> {
+    await this.claims.expire();
+    const messages = await this.store.history(agent.room, agent.name, Math.min(limit, this.limits.maxHistory), thread);
+    const resolved = await this.resolve(agent.room, messages);
+    const seen = await this.receiptViews.seenBy(agent, messages);
+    return {
+      messages: resolved.map((m) => ({ ...m, seenBy: seen.get(m.seq) ?? null })),
+      status: await this.store.getRoomStatus(agent.room),
+    };
   }
 
-  /** Periodic upkeep: presence transitions, empty rate logs, ended throttle windows. */
-  sweep(): void {
+  /** Periodic upkeep: presence transitions, empty rate logs, ended throttle windows, ended leases. */
+  async sweep(): Promise<void> {
     const now = this.clock.now();
     for (const room of this.presence.sweep(now)) this.changes.bump(room);
     this.rate.sweep(now);
     this.throttle.sweep(now);
+    await this.claims.expire();
   }
 
-  /** Deletes codes expired for more than 7 days (SPEC §4.3). */
+  /** Deletes codes expired for more than 7 days (SPEC §4.3) and idempotency keys older than their window. */
   async purgeExpiredCodes(): Promise<number> {
+    await this.store.purgeIdempotencyKeys(this.clock.now() - IDEMPOTENCY_WINDOW_MS);
     return this.store.purgeExpiredCodes(this.clock.now() - 7 * 86_400_000);
   }
 
@@ -440,10 +515,10 @@ export class Relay {
     for (let waited = 0; this.waiters.count() > 0 && waited < graceMs; waited += 10) {
       await new Promise((r) => setTimeout(r, 10));
     }
+    await this.flushReceipts();
   }
 
   get isClosing(): boolean {
     return this.closing;
   }
 }
-

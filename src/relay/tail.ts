@@ -13,6 +13,7 @@ interface Tail {
   status: RoomStatus;
   messages: Message[];
   chars: number;
+  agentRun: number;
 }
 
 /** Whether `viewer` receives `m` on a poll (SPEC §7.3): not their own, and to all or to them. */
@@ -51,6 +52,7 @@ export class RoomTails {
       lastTsMs: snap.lastTsMs,
       status: snap.status,
       messages: snap.messages.slice(),
+      agentRun: snap.agentRun,
       chars: snap.messages.reduce((n, m) => n + m.text.length, 0),
     };
     this.tails.set(room, tail);
@@ -70,11 +72,11 @@ export class RoomTails {
       if (receives(m, viewer)) messages.push({ ...m });
     }
     messages.reverse();
-    return { messages, highSeq: tail.highSeq, status: { ...tail.status }, lastTsMs: tail.lastTsMs };
+    return { messages, highSeq: tail.highSeq, status: { ...tail.status }, lastTsMs: tail.lastTsMs, agentRun: tail.agentRun };
   }
 
-  /** Records a committed message; `retention` > 0 drops what the store pruned. */
-  append(m: Message, retention: number): void {
+  /** Records a committed message and the room's loop-guard run after it; `retention` > 0 drops what the store pruned. */
+  append(m: Message, retention: number, agentRun: number): void {
     this.touched(m.room);
     const tail = this.tails.get(m.room);
     if (!tail) return;
@@ -87,6 +89,7 @@ export class RoomTails {
     this.chars += m.text.length;
     tail.highSeq = m.seq;
     tail.lastTsMs = m.tsMs;
+    tail.agentRun = agentRun;
     const keepFrom = retention > 0 ? m.seq - retention : 0;
     while (tail.messages.length > TAIL_LENGTH || (tail.messages.length && tail.messages[0]!.seq <= keepFrom)) {
       const gone = tail.messages.shift()!;
@@ -109,10 +112,22 @@ export class RoomTails {
     if (tail) tail.status = { ...status };
   }
 
-  setClaim(room: string, seq: number, claimedBy: string): void {
+  setClaim(room: string, seq: number, claimedBy: string, leaseUntilMs: number | null): void {
     this.touched(room);
     const m = this.tails.get(room)?.messages.find((x) => x.seq === seq);
-    if (m) m.claimedBy = claimedBy;
+    if (m) {
+      m.claimedBy = claimedBy;
+      m.leaseUntilMs = leaseUntilMs;
+      m.lapsedBy = null;
+      m.lapse = null;
+    }
+  }
+
+  /** The operator resumed the room: its loop-guard run starts again from 0. */
+  resetAgentRun(room: string): void {
+    this.touched(room);
+    const tail = this.tails.get(room);
+    if (tail) tail.agentRun = 0;
   }
 
   /** Forgets a room (its state changed in another process). */

@@ -15,6 +15,15 @@ export interface Message {
   text: string;
   expectsReply: string;
   claimedBy: string | null;
+  /** The seq this message answers in the same room, or null. */
+  replyTo: number | null;
+  /** The seq of the thread's root (the message's own seq for a root). */
+  thread: number;
+  /** When the claim's lease ends; null when unclaimed, completed, or claimed before leases existed. */
+  leaseUntilMs: number | null;
+  /** Whose lease lapsed last, and how ("expired" | "released"); null when none did. */
+  lapsedBy: string | null;
+  lapse: "expired" | "released" | null;
 }
 
 export interface RoomStatus {
@@ -51,6 +60,8 @@ export interface RoomSummary {
   messages: number;
   lastSeq: number;
   lastTsMs: number;
+  /** Agent messages since the operator last spoke (or the room was resumed): the loop guard's count. */
+  agentRun: number;
 }
 
 /** Who may be answered in a room, as of the read (SPEC §7.10). */
@@ -66,6 +77,8 @@ export interface PosterRow {
   room: string;
   name: string;
   lastTsMs: number;
+  /** Seq of the poster's first message in the room (0 for posters from before schema step 3). */
+  firstSeq: number;
 }
 
 export interface AuditEvent {
@@ -86,6 +99,8 @@ export interface RoomSnapshot {
   status: RoomStatus;
   /** Newest message time, null when the room has no messages. */
   lastTsMs: number | null;
+  /** The loop guard's count (RoomSummary.agentRun) in this snapshot. */
+  agentRun: number;
 }
 
 export interface InsertMessageInput {
@@ -101,12 +116,32 @@ export interface InsertMessageInput {
   maxRooms: number;
   /** Keep only the newest N messages of the room; 0 = unlimited. */
   retention: number;
+  replyTo: number | null;
+  /** The thread root; null for a new root (the store uses the new seq). */
+  thread: number | null;
+  /** Operator posts reset the loop guard's run; agent posts extend it. */
+  byOperator: boolean;
+  /** Refuse an agent post with `room_paused` when the run has reached this; 0 = off. */
+  loopGuard: number;
+  /** Stored with the message in the same transaction, so a retry finds it (idempotency.ts). */
+  idempotency: IdempotencyRecord | null;
+}
+
+/** An idempotency key as stored: per scope (agent or operator), with the body's hash. */
+export interface IdempotencyRecord {
+  scope: string;
+  key: string;
+  bodyHash: string;
+  /** Keys stored before this time are stale and may be reused. */
+  freshSinceMs: number;
 }
 
 export type InsertMessageResult =
-  | { ok: true; message: Message }
+  | { ok: true; message: Message; agentRun: number }
   | { ok: false; reason: "room_closed"; status: RoomStatus }
-  | { ok: false; reason: "room_quota" };
+  | { ok: false; reason: "room_quota" }
+  | { ok: false; reason: "room_paused"; agentRun: number }
+  | { ok: false; reason: "duplicate_key" };
 
 export interface InsertCodeInput {
   name: string;
@@ -134,6 +169,32 @@ export interface AgentCursor {
   deliveredMs: number | null;
   readSeq: number;
   readMs: number | null;
+  /** The newest seq ever delivered to the agent on any path (poll, stream, MCP wait); receipts read it. */
+  seenSeq: number;
+  seenMs: number | null;
+}
+
+/** One advance of an agent's delivered or read high-water mark (receipts.ts). */
+export interface ReceiptMark {
+  room: string;
+  name: string;
+  kind: "delivered" | "read";
+  seq: number;
+  atMs: number;
+}
+
+/** When a high-water mark of `name` first covered a given seq (null: not yet). */
+export interface ReceiptTimes {
+  name: string;
+  deliveredMs: number | null;
+  readMs: number | null;
+}
+
+/** A lease that ended without an answer (expired or released). */
+export interface LapsedLease {
+  room: string;
+  seq: number;
+  holder: string;
 }
 
 /** A stored code with everything needed to recreate its row elsewhere (import, migrate). */
@@ -153,6 +214,11 @@ export interface StoreDump {
    * absent in a dump that keeps every message (the 1.0 import), where they are.
    */
   posters?: PosterRow[];
+  /**
+   * Each room's loop-guard run (RoomSummary.agentRun): retention can prune the operator's last
+   * message, so it is not derivable from `messages`; absent (1.0 import) = derived from them.
+   */
+  agentRuns?: { room: string; agentRun: number }[];
 }
 
 /**
@@ -180,11 +246,35 @@ export interface Store {
   readSince(room: string, since: number, viewer: string): Promise<RoomSnapshot>;
   /** The newest `limit` messages of a room (all of them, any visibility), ascending; for the in-memory tail. */
   readTail(room: string, limit: number): Promise<RoomSnapshot>;
-  /** Newest `limit` messages visible under the history rule, ascending. */
-  history(room: string, viewer: string, limit: number): Promise<Message[]>;
+  /** Newest `limit` messages visible under the history rule, ascending; of one thread (root seq) when `thread` is set. */
+  history(room: string, viewer: string, limit: number, thread?: number | null): Promise<Message[]>;
   getMessage(room: string, seq: number): Promise<Message | null>;
-  /** Sets claimed_by only where it is still null; returns the holder after the statement. */
-  claimMessage(room: string, seq: number, name: string): Promise<string | null>;
+  /**
+   * Sets claimed_by (and the lease end, null = permanent) only where it is still null; returns
+   * the holder after the statement.
+   */
+  claimMessage(room: string, seq: number, name: string, leaseUntilMs: number | null): Promise<string | null>;
+  /** Moves the lease end of `name`'s active lease on (room, seq); false when `name` holds none there. */
+  renewLease(room: string, seq: number, name: string, leaseUntilMs: number): Promise<boolean>;
+  /** Ends `name`'s active lease: unclaimed, open again, `lapse` = released; false when `name` holds none there. */
+  releaseLease(room: string, seq: number, name: string): Promise<boolean>;
+  /** Ends every lease whose end is at or before `nowMs` (unclaimed, open again, `lapse` = expired); returns them. */
+  expireLeases(nowMs: number): Promise<LapsedLease[]>;
+  /** Sets the loop guard's run of `room` to 0 (the operator resumed it). */
+  resetAgentRun(room: string): Promise<void>;
+
+  /** The message stored under (scope, key) since `sinceMs`, with the body hash it was stored with. */
+  findIdempotent(scope: string, key: string, sinceMs: number): Promise<{ bodyHash: string; message: Message } | null>;
+  /** Deletes idempotency keys older than `cutoffMs`; returns how many. */
+  purgeIdempotencyKeys(cutoffMs: number): Promise<number>;
+
+  /**
+   * Writes a batch of receipt marks in one transaction: each only when it raises that agent's
+   * high-water mark (delivered → `seen_seq`, read → `read_seq`; a read also counts as delivered).
+   */
+  recordReceipts(marks: ReceiptMark[]): Promise<void>;
+  /** For every agent with marks in `room`: when its delivered and read marks first covered `seq`. */
+  receiptTimes(room: string, seq: number): Promise<ReceiptTimes[]>;
 
   getRoomStatus(room: string): Promise<RoomStatus>;
   setRoomStatus(status: RoomStatus): Promise<void>;
@@ -257,6 +347,10 @@ export interface RelayLimits {
   maxText: number; maxWait: number; maxHistory: number; maxMessagesPerRoom: number; onlineWindow: number;
   maxIdleSeconds: number; rateMax: number; rateWindow: number; maxRooms: number; maxCodes: number;
   hashCodes: boolean; maxAudit: number; authFailMax: number;
+  /** Default claim lease in seconds (ARGYBARGY_CLAIM_TTL). */
+  claimTtl: number;
+  /** Consecutive agent messages before a room pauses; 0 = off (ARGYBARGY_LOOP_GUARD). */
+  loopGuard: number;
   /** Open `/messages/stream` connections per (room, name); 0 = no cap. */
   maxStreamsPerAgent: number;
 }
@@ -264,7 +358,8 @@ export interface RelayLimits {
 /** Something worth a log line; the adapters decide how to print it (the domain never logs). */
 export type RelayEvent =
   | { kind: "connect"; room: string; name: string }
-  | { kind: "token_regenerated" };
+  | { kind: "token_regenerated" }
+  | { kind: "receipts_failed"; error: unknown };
 
 export interface RelayDeps {
   store: Store;
@@ -285,6 +380,19 @@ export interface PollResult {
   cursor: number;
   room: RoomStatus;
   budget: PollBudget;
+  /** The loop guard holds agent posts until the operator speaks. */
+  paused: boolean;
+  /** Questions whose lease lapsed while this poll waited, open for anyone again. */
+  reopened: ReopenedQuestion[];
 }
 
-export type ClaimResult = { won: true; claimedBy: string; seq: number } | { won: false; claimedBy: string; seq: number };
+/** A question whose claim lapsed: `was` held it, `why` it ended. */
+export interface ReopenedQuestion {
+  seq: number;
+  was: string;
+  why: "expired" | "released";
+}
+
+export type ClaimResult =
+  | { won: true; claimedBy: string; seq: number; leaseUntilMs: number | null }
+  | { won: false; claimedBy: string; seq: number; leaseUntilMs: number | null };

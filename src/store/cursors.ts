@@ -1,10 +1,14 @@
 import type { Database } from "bun:sqlite";
 import type { AgentCursor } from "../relay/types.ts";
 
-interface CursorRow { name: string; delivered_seq: number; delivered_at: number | null; read_seq: number; read_at: number | null }
+interface CursorRow {
+  name: string; delivered_seq: number; delivered_at: number | null; read_seq: number; read_at: number | null;
+  seen_seq: number; seen_at: number | null;
+}
 
 const toCursor = (r: CursorRow | null): AgentCursor => ({
   deliveredSeq: r?.delivered_seq ?? 0, deliveredMs: r?.delivered_at ?? null, readSeq: r?.read_seq ?? 0, readMs: r?.read_at ?? null,
+  seenSeq: r?.seen_seq ?? 0, seenMs: r?.seen_at ?? null,
 });
 
 /** The per-agent positions (table `agent_cursors`): every query of them, SQL beside it. */
@@ -14,8 +18,8 @@ export class CursorQueries {
   constructor(db: Database) {
     const p = <R>(sql: string) => db.query<R, any>(sql);
     this.q = {
-      get: p<CursorRow>("SELECT name, delivered_seq, delivered_at, read_seq, read_at FROM agent_cursors WHERE room = $room AND name = $name"),
-      list: p<CursorRow>("SELECT name, delivered_seq, delivered_at, read_seq, read_at FROM agent_cursors WHERE room = $room ORDER BY name"),
+      get: p<CursorRow>("SELECT name, delivered_seq, delivered_at, read_seq, read_at, seen_seq, seen_at FROM agent_cursors WHERE room = $room AND name = $name"),
+      list: p<CursorRow>("SELECT name, delivered_seq, delivered_at, read_seq, read_at, seen_seq, seen_at FROM agent_cursors WHERE room = $room ORDER BY name"),
       // A missing row counts as position 0, so the first move from 0 creates it.
       move: p<{ n: number }>(`INSERT INTO agent_cursors (room, name, delivered_seq, delivered_at) SELECT $room, $name, $to, $now WHERE $from = 0
         ON CONFLICT (room, name) DO UPDATE SET delivered_seq = excluded.delivered_seq, delivered_at = excluded.delivered_at

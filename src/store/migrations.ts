@@ -81,6 +81,48 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (room, name)
   ) STRICT, WITHOUT ROWID;
   `,
+  // 3: honest delivery and orderly turns (issue 10). Threads (`reply_to`, `thread` = the root's
+  // seq), claim leases (`lease_until`; `lapsed_by`/`lapse` say whose lease expired or was
+  // released), the loop guard's run of agent messages since the operator last spoke (on the room
+  // aggregate, so it survives a restart), each poster's first seq (members as of a post), the
+  // newest seq ever delivered to an agent on any path (`seen_seq`, beside the compare-and-set
+  // `delivered_seq`), one receipt mark per advance of an agent's delivered or read high-water
+  // mark, and idempotency keys.
+  `
+  ALTER TABLE messages ADD COLUMN reply_to INTEGER;
+  ALTER TABLE messages ADD COLUMN thread INTEGER;
+  ALTER TABLE messages ADD COLUMN lease_until INTEGER;
+  ALTER TABLE messages ADD COLUMN lapsed_by TEXT;
+  ALTER TABLE messages ADD COLUMN lapse TEXT;
+  UPDATE messages SET thread = seq;
+  CREATE INDEX messages_thread ON messages(room, thread, seq);
+  CREATE INDEX messages_lease ON messages(lease_until) WHERE lease_until IS NOT NULL;
+  CREATE INDEX messages_lease_holder ON messages(room, claimed_by) WHERE lease_until IS NOT NULL;
+  ALTER TABLE rooms ADD COLUMN agent_run INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE posters ADD COLUMN first_seq INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE agent_cursors ADD COLUMN seen_seq INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE agent_cursors ADD COLUMN seen_at INTEGER;
+
+  CREATE TABLE receipt_marks (
+    room TEXT NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('delivered', 'read')),
+    seq INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (room, name, kind, seq)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX receipt_marks_room_seq ON receipt_marks(room, seq);
+
+  CREATE TABLE idempotency_keys (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    body_hash TEXT NOT NULL,
+    message TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (scope, key)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);
+  `,
 ];
 
 /** Marks a database as argybargy's (PRAGMA application_id), so a foreign or 1.0 file is refused. */

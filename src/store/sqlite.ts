@@ -1,11 +1,12 @@
 import type { Database } from "bun:sqlite";
 import type {
-  AccessCode, AgentCursor, AuditEvent, BulkStore, InsertCodeInput, InsertCodeResult, InsertMessageInput, InsertMessageResult, Message,
-  Participants, PosterRow, RoomSnapshot, RoomStatus, RoomSummary, Store, StoreDump,
+  AccessCode, AgentCursor, AuditEvent, BulkStore, InsertCodeInput, InsertCodeResult, InsertMessageInput, InsertMessageResult, LapsedLease,
+  Message, Participants, PosterRow, ReceiptMark, ReceiptTimes, RoomSnapshot, RoomStatus, RoomSummary, Store, StoreDump,
 } from "../relay/types.ts";
 import { BulkQueries } from "./bulk.ts";
 import { CodeQueries } from "./codes.ts";
 import { CursorQueries } from "./cursors.ts";
+import { DeliveryQueries } from "./delivery.ts";
 import { openDatabase } from "./db.ts";
 import { MessageQueries } from "./messages.ts";
 
@@ -23,6 +24,7 @@ export class SqliteStore implements Store, BulkStore {
   private readonly messages: MessageQueries;
   private readonly codes: CodeQueries;
   private readonly cursors: CursorQueries;
+  private readonly delivery: DeliveryQueries;
   private readonly bulk: BulkQueries;
   private readonly dataVersion;
   private seenVersion = -1;
@@ -39,6 +41,7 @@ export class SqliteStore implements Store, BulkStore {
     this.messages = new MessageQueries(db);
     this.codes = new CodeQueries(db);
     this.cursors = new CursorQueries(db);
+    this.delivery = new DeliveryQueries(db);
     this.bulk = new BulkQueries(db);
     this.dataVersion = db.query<{ data_version: number }, []>("PRAGMA data_version");
   }
@@ -91,14 +94,38 @@ export class SqliteStore implements Store, BulkStore {
   async readTail(room: string, limit: number): Promise<RoomSnapshot> {
     return this.messages.readTail(room, limit);
   }
-  async history(room: string, viewer: string, limit: number): Promise<Message[]> {
-    return this.messages.history(room, viewer, limit);
+  async history(room: string, viewer: string, limit: number, thread: number | null = null): Promise<Message[]> {
+    return this.messages.history(room, viewer, limit, thread);
   }
   async getMessage(room: string, seq: number): Promise<Message | null> {
     return this.messages.getMessage(room, seq);
   }
-  async claimMessage(room: string, seq: number, name: string): Promise<string | null> {
-    return this.messages.claimMessage(room, seq, name);
+  async claimMessage(room: string, seq: number, name: string, leaseUntilMs: number | null): Promise<string | null> {
+    return this.messages.claimMessage(room, seq, name, leaseUntilMs);
+  }
+  async renewLease(room: string, seq: number, name: string, leaseUntilMs: number): Promise<boolean> {
+    return this.delivery.renewLease(room, seq, name, leaseUntilMs);
+  }
+  async releaseLease(room: string, seq: number, name: string): Promise<boolean> {
+    return this.delivery.releaseLease(room, seq, name);
+  }
+  async expireLeases(nowMs: number): Promise<LapsedLease[]> {
+    return this.delivery.expireLeases(nowMs);
+  }
+  async resetAgentRun(room: string): Promise<void> {
+    this.messages.resetAgentRun(room);
+  }
+  async findIdempotent(scope: string, key: string, sinceMs: number): Promise<{ bodyHash: string; message: Message } | null> {
+    return this.delivery.findIdempotent(scope, key, sinceMs);
+  }
+  async purgeIdempotencyKeys(cutoffMs: number): Promise<number> {
+    return this.delivery.purgeIdempotencyKeys(cutoffMs);
+  }
+  async recordReceipts(marks: ReceiptMark[]): Promise<void> {
+    if (marks.length) this.delivery.recordReceipts(marks);
+  }
+  async receiptTimes(room: string, seq: number): Promise<ReceiptTimes[]> {
+    return this.delivery.receiptTimes(room, seq);
   }
   async getRoomStatus(room: string): Promise<RoomStatus> {
     return this.messages.getRoomStatus(room);

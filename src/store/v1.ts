@@ -87,6 +87,8 @@ function toMessage(r: Record<string, unknown>): Message {
     from: text(r.sender, `the sender of ${where}`), to: text(r.recipient, `the recipient of ${where}`),
     text: text(r.text, `the text of ${where}`, { empty: true }), expectsReply: text(r.expects_reply, `the expects_reply of ${where}`),
     claimedBy: r.claimed_by === null ? null : text(r.claimed_by, `the claimed_by of ${where}`),
+    // 1.0 had no threads or leases: every message is a root, every claim permanent.
+    replyTo: null, thread: seq, leaseUntilMs: null, lapsedBy: null, lapse: null,
   };
 }
 

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SqliteStore } from "../../src/store/sqlite.ts";
-import { tempDir } from "../helpers.ts";
+import { tempDir, INSERT_DEFAULTS } from "../helpers.ts";
 import { cli, cliEnv, serverOn } from "./run-cli.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
@@ -21,7 +21,7 @@ async function filledDataDir(n: number) {
   const store = SqliteStore.open(join(data, "argybargy.db"));
   const text = "x".repeat(200);
   await Promise.all(Array.from({ length: n }, () =>
-    store.insertMessage({ room: "bulk", from: "filler", to: "all", text, expectsReply: "none", nowMs: Date.now(), refuseIfClosed: false, maxRooms: 0, retention: 0 })));
+    store.insertMessage({ ...INSERT_DEFAULTS, room: "bulk", from: "filler", to: "all", text, expectsReply: "none", nowMs: Date.now(), refuseIfClosed: false, maxRooms: 0, retention: 0 })));
   await store.close();
   return { dir, data };
 }
@@ -36,7 +36,7 @@ async function cliProcess(args: string[], env: Record<string, string>) {
 describe("argybargy backup and restore", () => {
   test("backup while a real server takes posts holds every acknowledged message; restore into an empty dir serves them", async () => {
     const { dir, data } = await filledDataDir(20_000);
-    const server = await serverOn(data, { ARGYBARGY_RATE_MAX: "0", ARGYBARGY_MAX_MESSAGES_PER_ROOM: "0" });
+    const server = await serverOn(data, { ARGYBARGY_RATE_MAX: "0", ARGYBARGY_MAX_MESSAGES_PER_ROOM: "0", ARGYBARGY_LOOP_GUARD: "0" });
     cleanups.push(() => server.stop());
     const admin = { "x-admin-token": server.adminToken, "content-type": "application/json" };
     const codes: string[] = [];

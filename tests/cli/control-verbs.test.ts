@@ -48,7 +48,7 @@ describe("post", () => {
     const doc = JSON.parse(r.stdout);
     expect(doc.ok).toBe(true);
     expect(doc.message).toMatchObject({ seq: 1, from: "reviewer", to: "alice", text: "alice, review this?", expects_reply: "alice", claimed_by: null });
-    expect(Object.keys(doc.message).sort()).toEqual(["claimed_by", "expects_reply", "from", "seq", "text", "to", "ts"]);
+    expect(Object.keys(doc.message).sort()).toEqual(["claim_expires_at", "claimed_by", "expects_reply", "from", "reply_to", "seq", "text", "thread", "to", "ts"]);
     expect((await ctl(["post", "lab", "dm", "--to", "alice"])).stdout).toBe("#lab seq 2 sent as operator -> alice\n");
   });
 

@@ -84,7 +84,8 @@ test("history, codes, claims and room status survive a SIGTERM restart; files ar
   await invite("carol", "shut");
   const expiring = (await s.call("POST", "/admin/invite", { body: { name: "brief", room: "lab", expires: "1h" } })).json;
   expect((await s.call("POST", "/messages", { code: alice, body: { text: "who can review?", expects_reply: "anyone" } })).status).toBe(200);
-  expect((await s.call("POST", "/messages/1/claim", { code: bob })).json).toEqual({ won: true, claimed_by: "bob", seq: 1 });
+  const claimed = (await s.call("POST", "/messages/1/claim", { code: bob })).json;
+  expect(claimed).toEqual({ won: true, claimed_by: "bob", seq: 1, claim_expires_at: expect.any(String) });
   expect((await s.call("POST", "/messages", { code: bob, body: { text: "me, alice?", to: "alice" } })).status).toBe(200);
   await s.call("POST", "/admin/say", { body: { room: "shut", text: "closing soon" } });
   const closed = (await s.call("POST", "/admin/rooms/shut/close", { body: { by: "boss" } })).json.room;
@@ -115,7 +116,8 @@ test("history, codes, claims and room status survive a SIGTERM restart; files ar
   const history = (await s.call("GET", "/history", { code: alice })).json;
   expect(history).toEqual(before.history);
   expect(history.messages.map((m: any) => [m.seq, m.claimed_by])).toEqual([[1, "bob"], [2, null]]);
-  expect((await s.call("POST", "/messages/1/claim", { code: alice })).json).toMatchObject({ error: "already_claimed", claimed_by: "bob" });
+  // bob's DM to the asker completed his lease before the restart: it stays done, no end to run out.
+  expect((await s.call("POST", "/messages/1/claim", { code: alice })).json).toMatchObject({ error: "already_claimed", claimed_by: "bob", claim_expires_at: null });
   const state = (await s.call("GET", "/admin/state")).json;
   expect(state.codes).toEqual(before.state.codes);
   expect(state.codes.find((c: any) => c.name === "brief").expires).toBe(expiring.expires);

@@ -22,7 +22,7 @@ test("decisions follow the order of §5.7", async () => {
 
   const notFound = { status: 404, body: { error: "not_found" } };
   const notClaimable = (seq: number) => ({ status: 422, body: { error: "not_claimable", seq } });
-  const won = (name: string, seq: number) => ({ status: 200, body: { won: true, claimed_by: name, seq }, exact: true });
+  const won = (name: string, seq: number) => ({ status: 200, body: { won: true, claimed_by: name, seq, claim_expires_at: expect.any(String) }, exact: true });
   const taken = (holder: string, seq: number) => ({ status: 409, body: { error: "already_claimed", won: false, claimed_by: holder, seq } });
   const rows: [string, string, { status: number; body: Record<string, unknown>; exact?: boolean }][] = [
     ["bob", "99", notFound], // never existed
@@ -75,7 +75,7 @@ test("claims work in a closed room and are permanent", async () => {
   await t.admin("POST", "/admin/rooms/lab/close");
   const q = await t.admin("POST", "/admin/say", { room: "lab", text: "who?", expects_reply: "anyone" });
   expect(q.status).toBe(200);
-  expect((await alice.req("POST", `/messages/${q.json.message.seq}/claim`)).json).toEqual({ won: true, claimed_by: "alice", seq: 1 });
+  expect((await alice.req("POST", `/messages/${q.json.message.seq}/claim`)).json).toEqual({ won: true, claimed_by: "alice", seq: 1, claim_expires_at: expect.any(String) });
   await t.admin("POST", "/admin/rooms/lab/reopen");
   expect((await bob.req("POST", "/messages/1/claim")).json).toMatchObject({ error: "already_claimed", claimed_by: "alice" });
 });
@@ -93,12 +93,12 @@ test("anyone narrows to the only other participant in a room of two, and widens 
   // A third code widens it back to anyone, for every message (computed at read time).
   const carol = await t.invite("carol", "duo");
   expect(await resolvedFor(bob, q1)).toMatchObject({ expects_reply: "anyone", expects_reply_resolved: "anyone" });
-  expect((await carol.req("POST", `/messages/${q1}/claim`)).json).toEqual({ won: true, claimed_by: "carol", seq: q1 });
+  expect((await carol.req("POST", `/messages/${q1}/claim`)).json).toEqual({ won: true, claimed_by: "carol", seq: q1, claim_expires_at: expect.any(String) });
   // Revoking the never-posting third code narrows it again: carol can no longer claim anyway,
   // and for bob the resolved target is his name.
   await t.admin("POST", "/admin/revoke", { target: "carol", room: "duo" });
   expect(await resolvedFor(bob, q2)).toMatchObject({ expects_reply_resolved: "bob" });
-  expect((await bob.req("POST", `/messages/${q2}/claim`)).json).toEqual({ won: true, claimed_by: "bob", seq: q2 });
+  expect((await bob.req("POST", `/messages/${q2}/claim`)).json).toEqual({ won: true, claimed_by: "bob", seq: q2, claim_expires_at: expect.any(String) });
   // A poster is a durable participant: once dave posts, revoking dave's code does not narrow.
   const dave = await t.invite("dave", "duo");
   await dave.req("POST", "/messages", { text: "hi" });
@@ -115,7 +115,7 @@ test("in a room of two the asker's anyone question narrows to the other agent, w
   // The operator has not posted in pair, so it is not a participant: bob's question narrows to alice.
   const q = (await bob.req("POST", "/messages", { text: "?", expects_reply: "anyone" })).json.message.seq;
   expect((await bob.req("POST", `/messages/${q}/claim`)).status).toBe(422);
-  expect((await alice.req("POST", `/messages/${q}/claim`)).json).toEqual({ won: true, claimed_by: "alice", seq: q });
+  expect((await alice.req("POST", `/messages/${q}/claim`)).json).toEqual({ won: true, claimed_by: "alice", seq: q, claim_expires_at: expect.any(String) });
 });
 
 test("exactly one winner among 300 concurrent claimers, five times", async () => {
@@ -130,7 +130,7 @@ test("exactly one winner among 300 concurrent claimers, five times", async () =>
     const won = results.filter((r) => r.status === 200);
     expect(won).toHaveLength(1);
     const winner = won[0]!.json.claimed_by as string;
-    expect(won[0]!.json).toEqual({ won: true, claimed_by: winner, seq });
+    expect(won[0]!.json).toEqual({ won: true, claimed_by: winner, seq, claim_expires_at: expect.any(String) });
     const lost = results.filter((r) => r.status === 409);
     expect(lost).toHaveLength(299);
     for (const r of lost) expect(r.json).toMatchObject({ error: "already_claimed", won: false, claimed_by: winner, seq });

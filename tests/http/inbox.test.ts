@@ -118,7 +118,7 @@ test("rows are message objects with room, resolved target and waiting_seconds; s
     ["bb second", "bb", 2, 2.3],
     ["bb same time", "bb", 3, 2.3],
   ]);
-  expect(Object.keys(rows[0]).sort()).toEqual(["claimed_by", "expects_reply", "expects_reply_resolved", "from", "room", "seq", "text", "to", "ts", "waiting_seconds"]);
+  expect(Object.keys(rows[0]).sort()).toEqual(["claim_expires_at", "claim_note", "claimed_by", "expects_reply", "expects_reply_resolved", "from", "receipts", "reply_to", "room", "seq", "text", "thread", "to", "ts", "waiting_seconds"]);
   expect(rows[0]).toMatchObject({ from: "alice", to: "all", expects_reply: "operator", expects_reply_resolved: "operator", claimed_by: null });
 
   for (let i = 0; i < 60; i++) {

@@ -4,7 +4,7 @@ import { newTestApp } from "../helpers.ts";
 // SPEC §5.5, §5.6, §5.8, §7.2, §7.3, §7.9: sending, receiving, visibility, cursor, retention.
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
-const ECHO_KEYS = ["claimed_by", "expects_reply", "from", "seq", "text", "to", "ts"];
+const ECHO_KEYS = ["claim_expires_at", "claimed_by", "expects_reply", "from", "reply_to", "seq", "text", "thread", "to", "ts"];
 const seqs = (r: { json: any }) => (r.json.messages as { seq: number }[]).map((m) => m.seq);
 const texts = (r: { json: any }) => (r.json.messages as { text: string }[]).map((m) => m.text);
 
@@ -17,7 +17,7 @@ async function lab(env: Record<string, string> = {}) {
 }
 
 describe("POST /messages", () => {
-  test("defaults: to all, expects_reply none for broadcasts and the recipient for DMs; echo has the seven fields", async () => {
+  test("defaults: to all, expects_reply none for broadcasts and the recipient for DMs; echo has SPEC §5.0's seven fields and issue 10's three", async () => {
     const { alice } = await lab();
     const cases: [unknown, { to: string; expects_reply: string }][] = [
       [{ text: "hi" }, { to: "all", expects_reply: "none" }],
@@ -119,7 +119,7 @@ describe("GET /messages cursor (SPEC §5.6, §7.2)", () => {
     const r = await bob.req("GET", "/messages?since=5");
     expect(r.json).toMatchObject({ cursor: 6, messages: [{ seq: 6, from: "operator", expects_reply_resolved: "none" }] });
     expect(Object.keys(r.json.messages[0]).sort()).toEqual([...ECHO_KEYS, "expects_reply_resolved"].sort());
-    expect(Object.keys(r.json).sort()).toEqual(["cursor", "exit_reason", "messages", "poll_budget", "room", "room_closed", "should_exit"]);
+    expect(Object.keys(r.json).sort()).toEqual(["cursor", "exit_reason", "messages", "paused", "poll_budget", "reopened", "room", "room_closed", "should_exit"]);
     expect(Object.keys(r.json.poll_budget).sort()).toEqual(["idle_seconds", "max_idle_seconds", "reason", "room_quiet_seconds", "seconds_left", "should_exit", "waited_seconds"]);
   });
 
@@ -169,7 +169,7 @@ describe("retention (SPEC §7.9)", () => {
     expect(seqs(await bob.req("GET", "/history"))).toEqual([4, 5, 6, 7, 8]);
     const r2 = await bob.req("POST", "/messages/2/claim");
     expect({ status: r2.status, error: r2.json.error }).toEqual({ status: 404, error: "not_found" });
-    expect((await bob.req("POST", "/messages/4/claim")).json).toEqual({ won: true, claimed_by: "bob", seq: 4 });
+    expect((await bob.req("POST", "/messages/4/claim")).json).toEqual({ won: true, claimed_by: "bob", seq: 4, claim_expires_at: expect.any(String) });
     expect((await alice.req("POST", "/messages", { text: "next" })).json.message.seq).toBe(9);
     const state = (await t.admin("GET", "/admin/state?room=lab")).json;
     expect(state.messages.map((m: any) => m.seq)).toEqual([5, 6, 7, 8, 9]);

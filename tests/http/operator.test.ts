@@ -7,7 +7,7 @@ import { ADMIN_TOKEN, newTestApp, tempDir, testConfig } from "../helpers.ts";
 // SPEC §6.1–§6.8, §7.10, §7.13: what the operator sees and does.
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
-const STATE_KEYS = ["codes", "hash_codes", "max_idle_seconds", "messages", "peers", "public_url", "room", "room_status", "rooms", "roster", "version", "waiting"];
+const STATE_KEYS = ["codes", "hash_codes", "loop_guard", "max_idle_seconds", "messages", "peers", "public_url", "room", "room_status", "rooms", "roster", "version", "waiting"];
 const seqs = (messages: any[]) => messages.map((m) => m.seq);
 
 describe("GET /admin/state (SPEC §6.1)", () => {
@@ -22,7 +22,7 @@ describe("GET /admin/state (SPEC §6.1)", () => {
     expect(all.messages).toHaveLength(60);
     expect(all.messages.at(-1)).toMatchObject({ room: "side", seq: 3, text: "side 3", expects_reply_resolved: "none" });
     expect(all.messages[0]).toMatchObject({ room: "lab", seq: 74 });
-    expect(Object.keys(all.messages[0]).sort()).toEqual(["claimed_by", "expects_reply", "expects_reply_resolved", "from", "room", "seq", "text", "to", "ts"]);
+    expect(Object.keys(all.messages[0]).sort()).toEqual(["claim_expires_at", "claim_note", "claimed_by", "expects_reply", "expects_reply_resolved", "from", "receipts", "reply_to", "room", "seq", "text", "thread", "to", "ts"]);
     const page = async (q: string) => (await t.admin("GET", `/admin/state?${q}`)).json;
     expect(seqs((await page("room=lab")).messages)).toEqual(Array.from({ length: 60 }, (_, i) => 71 + i));
     expect(seqs((await page("room=lab&before=71")).messages)).toEqual(Array.from({ length: 60 }, (_, i) => 11 + i));
@@ -49,7 +49,7 @@ describe("GET /admin/state (SPEC §6.1)", () => {
     const s = (await t.admin("GET", "/admin/state")).json;
     expect(s.rooms.map((r: any) => r.room)).toEqual(["b-room", "c-room", "a-room"]);
     const b = s.rooms[0];
-    expect(Object.keys(b).sort()).toEqual(["closed_at", "closed_by", "last_seq", "last_ts", "messages", "room", "seconds_since_last", "status"]);
+    expect(Object.keys(b).sort()).toEqual(["agent_run", "closed_at", "closed_by", "last_seq", "last_ts", "messages", "paused", "room", "seconds_since_last", "status"]);
     expect(b).toMatchObject({ room: "b-room", messages: 1, last_seq: 1, status: "closed", closed_by: "boss" });
     expect(b.closed_at).toMatch(ISO);
     expect(s.rooms[2]).toMatchObject({ room: "a-room", seconds_since_last: 10, status: "open", closed_at: null, closed_by: null });
@@ -222,7 +222,10 @@ describe("operator actions (SPEC §6.4–§6.9)", () => {
     const t = newTestApp({ ARGYBARGY_MAX_WAIT: "10" });
     const bob = await t.invite("bob", "lab");
     const plain = await t.admin("POST", "/admin/say", { room: "lab", text: "hello" });
-    expect(plain.json).toEqual({ ok: true, message: { seq: 1, ts: expect.stringMatching(ISO), from: "operator", to: "all", text: "hello", expects_reply: "none", claimed_by: null } });
+    expect(plain.json).toEqual({ ok: true, message: {
+      seq: 1, ts: expect.stringMatching(ISO), from: "operator", to: "all", text: "hello", expects_reply: "none", claimed_by: null,
+      reply_to: null, thread: 1, claim_expires_at: null,
+    } });
     expect((await t.admin("POST", "/admin/say", { text: "to default" })).json.message).toMatchObject({ seq: 1, from: "operator" });
     expect((await t.admin("POST", "/admin/say", { room: "lab", text: "as helper", sender: "helper", to: "bob" })).json.message)
       .toMatchObject({ from: "helper", to: "bob", expects_reply: "bob" });

@@ -141,7 +141,7 @@ test("agent routes answer a valid code, in the code's own room only", async () =
       // seq 1 exists only in lab; the first valid claim wins it, the retries are idempotent.
       method: "POST", url: "/messages/1/claim", row: (as) => as === "code of another room"
         ? { status: 404, check: (r) => expect(r.json.error).toBe("not_found") }
-        : expectFor(as, 200, (r) => expect(r.json).toEqual({ won: true, claimed_by: "alice", seq: 1 }), () => {}),
+        : expectFor(as, 200, (r) => expect(r.json).toEqual({ won: true, claimed_by: "alice", seq: 1, claim_expires_at: expect.any(String) }), () => {}),
     },
     {
       method: "POST", url: "/messages", body: { text: "hello" }, row: (as) => expectFor(as, 200,

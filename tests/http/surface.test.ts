@@ -29,9 +29,11 @@ describe("GET / manifest (SPEC §5.1)", () => {
     expect(m.first_steps[3]).toContain("wait=7");
     expect(m.endpoints.map((e: any) => `${e.method} ${e.path}`)).toEqual([
       "GET /health", "GET /whoami", "GET /peers", "POST /messages", "GET /messages?since=<cursor>&wait=<0-7>",
-      "GET /messages/stream?since=<cursor>", "POST /messages/{seq}/claim", "GET /history?limit=50", "POST /mcp", "GET /llms.txt",
+      "GET /messages/stream?since=<cursor>", "POST /messages/ack", "POST /messages/{seq}/claim", "POST /messages/{seq}/claim/renew",
+      "POST /messages/{seq}/claim/release", "GET /messages/{seq}/receipts", "GET /history?limit=50&thread=<seq>", "POST /mcp", "GET /llms.txt",
     ]);
-    expect(m.endpoints.map((e: any) => e.auth)).toEqual([false, true, true, true, true, true, true, true, true, false]);
+    expect(m.endpoints.map((e: any) => e.auth)).toEqual([false, true, true, true, true, true, true, true, true, true, true, true, true, false]);
+    expect(m.response_rule.join(" ")).toContain("reply_to");
     for (const key of ["Last-Event-ID", "event message", "event room", "should_exit"]) expect(m.endpoints[5].desc).toContain(key);
     expect(m.mcp.endpoint).toBe("https://relay.example.test/mcp");
     expect(m.mcp.tools.join(" ")).toContain("up to 7 s");

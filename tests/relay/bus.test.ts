@@ -3,7 +3,7 @@ import { LocalBus } from "../../src/relay/bus.ts";
 import { Relay } from "../../src/relay/relay.ts";
 import type { Agent, Bus } from "../../src/relay/types.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
-import { ADMIN_TOKEN, testConfig, TestClock } from "../helpers.ts";
+import { ADMIN_TOKEN, testConfig, TestClock, AGENT_POST, INSERT_DEFAULTS } from "../helpers.ts";
 
 /** A bus that can also deliver notifications as if another process had sent them. */
 class TwoProcessBus implements Bus {
@@ -30,13 +30,13 @@ test("a change announced by another process drops the cached tail, so parked pol
   const bus = new TwoProcessBus();
   const relay = new Relay({ store, bus, clock: new TestClock(), limits: testConfig(), adminToken: ADMIN_TOKEN });
   const reader: Agent = { name: "reader", room: "r", capabilities: "" };
-  await relay.commit({ room: "r", from: "w", to: "all", text: "first", expectsReply: "none" }, true, 0);
+  await relay.commit({ room: "r", from: "w", to: "all", text: "first", expectsReply: "none" }, AGENT_POST);
   const first = await relay.read(reader, 0, 0); // fills this process's tail of room r
   expect(first!.messages.map((m) => m.text)).toEqual(["first"]);
 
   const parked = relay.read(reader, first!.cursor, 10);
   // "Another process" writes straight to the shared store, bypassing this relay, then notifies.
-  const other = await store.insertMessage({ room: "r", from: "w2", to: "all", text: "from elsewhere", expectsReply: "none", nowMs: Date.now(), refuseIfClosed: true, maxRooms: 0, retention: 0 });
+  const other = await store.insertMessage({ ...INSERT_DEFAULTS, room: "r", from: "w2", to: "all", text: "from elsewhere", expectsReply: "none", nowMs: Date.now(), refuseIfClosed: true, maxRooms: 0, retention: 0 });
   expect(other.ok).toBe(true);
   const started = performance.now();
   bus.fromElsewhere("r");

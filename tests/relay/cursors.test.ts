@@ -4,11 +4,11 @@ import { LocalBus } from "../../src/relay/bus.ts";
 import { Relay } from "../../src/relay/relay.ts";
 import type { Agent } from "../../src/relay/types.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
-import { ADMIN_TOKEN, newTestRelay, tempDir, testConfig, TestClock } from "../helpers.ts";
+import { ADMIN_TOKEN, newTestRelay, tempDir, testConfig, TestClock, AGENT_POST } from "../helpers.ts";
 
 const reader: Agent = { name: "reader", room: "r", capabilities: "" };
 const say = (relay: Relay, text: string, to = "all") =>
-  relay.commit({ room: "r", from: "writer", to, text, expectsReply: "none" }, true, 0);
+  relay.commit({ room: "r", from: "writer", to, text, expectsReply: "none" }, AGENT_POST);
 
 test("next() hands out every visible message once, in order, without a cursor from the caller", async () => {
   const { relay, store } = newTestRelay();
@@ -65,6 +65,6 @@ test("the read position only rises", async () => {
   const { store } = newTestRelay();
   await store.raiseRead("r", "reader", 5, 1000);
   await store.raiseRead("r", "reader", 3, 2000);
-  expect(await store.getCursor("r", "reader")).toEqual({ deliveredSeq: 0, deliveredMs: null, readSeq: 5, readMs: 1000 });
-  expect(await store.listCursors("r")).toEqual([{ name: "reader", deliveredSeq: 0, deliveredMs: null, readSeq: 5, readMs: 1000 }]);
+  expect(await store.getCursor("r", "reader")).toEqual({ deliveredSeq: 0, deliveredMs: null, readSeq: 5, readMs: 1000, seenSeq: 0, seenMs: null });
+  expect(await store.listCursors("r")).toEqual([{ name: "reader", deliveredSeq: 0, deliveredMs: null, readSeq: 5, readMs: 1000, seenSeq: 0, seenMs: null }]);
 });

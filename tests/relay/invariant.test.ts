@@ -4,7 +4,7 @@ import { LocalBus } from "../../src/relay/bus.ts";
 import { Relay } from "../../src/relay/relay.ts";
 import type { Agent, Store } from "../../src/relay/types.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
-import { ADMIN_TOKEN, testConfig, TestClock } from "../helpers.ts";
+import { ADMIN_TOKEN, testConfig, TestClock, AGENT_POST } from "../helpers.ts";
 
 /** A real store whose snapshot reads pause after reading, so a post can land between snapshot and parking. */
 function delayedStore(inner: SqliteStore, onRead: () => Promise<void>): Store {
@@ -38,7 +38,7 @@ test("a post committed between a poll's snapshot and its parking is delivered wi
   const { relay, reader } = await setup(async () => {
     if (fired || !relayRef) return;
     fired = true;
-    await relayRef.commit({ room: "r", from: "writer", to: "all", text: "raced", expectsReply: "none" }, true, 0);
+    await relayRef.commit({ room: "r", from: "writer", to: "all", text: "raced", expectsReply: "none" }, AGENT_POST);
   });
   relayRef = relay;
   const started = performance.now();
@@ -64,7 +64,7 @@ test("many posts racing many polls: every poller following its cursor sees every
   const { relay } = await setup(async () => {
     if (relayRef && n < 120) {
       n++;
-      await relayRef.commit({ room: "r", from: `w${n % 3}`, to: n % 5 === 0 ? "reader0" : "all", text: `m${n}`, expectsReply: "none" }, true, 0);
+      await relayRef.commit({ room: "r", from: `w${n % 3}`, to: n % 5 === 0 ? "reader0" : "all", text: `m${n}`, expectsReply: "none" }, AGENT_POST);
     }
   });
   relayRef = relay;
@@ -94,7 +94,7 @@ test("the same race with consumers on next() (MCP wait, the server's durable pos
   const { relay } = await setup(async () => {
     if (relayRef && n < 120) {
       n++;
-      await relayRef.commit({ room: "r", from: `w${n % 3}`, to: n % 5 === 0 ? "reader0" : "all", text: `m${n}`, expectsReply: "none" }, true, 0);
+      await relayRef.commit({ room: "r", from: `w${n % 3}`, to: n % 5 === 0 ? "reader0" : "all", text: `m${n}`, expectsReply: "none" }, AGENT_POST);
     }
   });
   relayRef = relay;
@@ -122,7 +122,7 @@ test("a post committed between a stream's snapshot and its parking is sent at on
   // A post after the first store read discards that fill, so the stream's snapshot comes from
   // the second read (readSince); a second post lands right after it, before the stream parks.
   const { relay, reader } = await setup(async () => {
-    if (++reads <= 2) await relayRef!.commit({ room: "r", from: "writer", to: "all", text: `raced${reads}`, expectsReply: "none" }, true, 0);
+    if (++reads <= 2) await relayRef!.commit({ room: "r", from: "writer", to: "all", text: `raced${reads}`, expectsReply: "none" }, AGENT_POST);
   });
   relayRef = relay;
   const ctl = new AbortController();
@@ -143,7 +143,7 @@ test("stream followers (Relay.follow) racing the same posts: each receives every
   const { relay } = await setup(async () => {
     if (relayRef && n < 120) {
       n++;
-      await relayRef.commit({ room: "r", from: `w${n % 3}`, to: n % 5 === 0 ? "reader0" : "all", text: `m${n}`, expectsReply: "none" }, true, 0);
+      await relayRef.commit({ room: "r", from: `w${n % 3}`, to: n % 5 === 0 ? "reader0" : "all", text: `m${n}`, expectsReply: "none" }, AGENT_POST);
     }
   });
   relayRef = relay;
@@ -151,7 +151,7 @@ test("stream followers (Relay.follow) racing the same posts: each receives every
   const live = (async () => {
     for (let k = 0; k < 30; k++) {
       await Bun.sleep(2);
-      await relay.commit({ room: "r", from: "live", to: "all", text: `live${k}`, expectsReply: "none" }, true, 0);
+      await relay.commit({ room: "r", from: "live", to: "all", text: `live${k}`, expectsReply: "none" }, AGENT_POST);
     }
   })();
   const readers: Agent[] = [0, 1, 2].map((i) => ({ name: `reader${i}`, room: "r", capabilities: "" }));

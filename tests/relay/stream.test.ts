@@ -5,10 +5,10 @@ import { Relay, type StreamEvent } from "../../src/relay/relay.ts";
 import { StreamSlots } from "../../src/relay/stream.ts";
 import type { Agent, Store } from "../../src/relay/types.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
-import { ADMIN_TOKEN, newTestRelay, testConfig, TestClock } from "../helpers.ts";
+import { ADMIN_TOKEN, newTestRelay, testConfig, TestClock, AGENT_POST } from "../helpers.ts";
 
 const agent = (name: string, room = "r"): Agent => ({ name, room, capabilities: "" });
-const say = (relay: Relay, text: string, to = "all", room = "r") => relay.commit({ room, from: "writer", to, text, expectsReply: "none" }, true, 0);
+const say = (relay: Relay, text: string, to = "all", room = "r") => relay.commit({ room, from: "writer", to, text, expectsReply: "none" }, AGENT_POST);
 
 /** Collects a follower's events until `stop` says so (or 5 s pass). */
 async function collect(events: AsyncGenerator<StreamEvent>, ctl: AbortController, stop: (got: StreamEvent[]) => boolean) {

@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { RoomTails, TAIL_LENGTH } from "../../src/relay/tail.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
+import { INSERT_DEFAULTS } from "../helpers.ts";
 
 const NAMES = ["ann", "bob", "cyd", "dee"];
 
@@ -20,13 +21,13 @@ for (const retention of [0, 7, 300]) {
     for (let i = 1; i <= 700; i++) {
       const from = pick();
       const to = rand() < 0.3 ? pick() : "all";
-      const r = await store.insertMessage({ room: "r", from, to, text: `m${i}`, expectsReply: "none", nowMs: i, refuseIfClosed: true, maxRooms: 0, retention });
+      const r = await store.insertMessage({ ...INSERT_DEFAULTS, room: "r", from, to, text: `m${i}`, expectsReply: "none", nowMs: i, refuseIfClosed: true, maxRooms: 0, retention });
       if (!r.ok) throw new Error("insert refused");
-      tails.append(r.message, retention);
+      tails.append(r.message, retention, 0);
       if (rand() < 0.1) {
         const seq = Math.max(1, i - Math.floor(rand() * 20));
-        const holder = await store.claimMessage("r", seq, pick());
-        if (holder) tails.setClaim("r", seq, holder);
+        const holder = await store.claimMessage("r", seq, pick(), null);
+        if (holder) tails.setClaim("r", seq, holder, null);
       }
       if (i % 35 === 0) {
         for (const viewer of NAMES) {
@@ -54,8 +55,8 @@ test("a fill that read before a commit never installs the stale state", async ()
   const tails = new RoomTails();
   const version = tails.version("r");
   const stale = await store.readTail("r", TAIL_LENGTH);
-  const r = await store.insertMessage({ room: "r", from: "ann", to: "all", text: "x", expectsReply: "none", nowMs: 1, refuseIfClosed: true, maxRooms: 0, retention: 0 });
-  if (r.ok) tails.append(r.message, 0);
+  const r = await store.insertMessage({ ...INSERT_DEFAULTS, room: "r", from: "ann", to: "all", text: "x", expectsReply: "none", nowMs: 1, refuseIfClosed: true, maxRooms: 0, retention: 0 });
+  if (r.ok) tails.append(r.message, 0, 0);
   tails.fill("r", stale, version);
   expect(tails.read("r", 0, "bob")).toBeNull();
 });

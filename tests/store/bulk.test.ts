@@ -4,7 +4,7 @@ import { hashCode } from "../../src/relay/codes.ts";
 import type { Store } from "../../src/relay/types.ts";
 import { StoreNotEmptyError } from "../../src/store/bulk.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
-import { newTestApp } from "../helpers.ts";
+import { newTestApp, INSERT_DEFAULTS } from "../helpers.ts";
 
 /** Every read a user relies on, gathered from one store, so two stores can be compared whole. */
 async function everyRead(store: Store, rooms: string[], viewers: string[], codes: string[]) {
@@ -99,7 +99,7 @@ describe("SqliteStore as a BulkStore", () => {
       expect(after.found.slice(0, 4).every(Boolean)).toBe(true);
       expect(await fresh.dumpAll()).toEqual(dump);
       // The loaded store goes on where the old one stopped: the next post is seq 7 and answers planner's question.
-      const next = await fresh.insertMessage({ room: "build", from: "planner", to: "all", text: "next", expectsReply: "none", nowMs: Date.now(), refuseIfClosed: true, maxRooms: 0, retention: 0 });
+      const next = await fresh.insertMessage({ ...INSERT_DEFAULTS, room: "build", from: "planner", to: "all", text: "next", expectsReply: "none", nowMs: Date.now(), refuseIfClosed: true, maxRooms: 0, retention: 0 });
       expect(next.ok && next.message.seq).toBe(7);
       expect(await fresh.waiting(10)).toEqual([]);
     } finally {
@@ -111,7 +111,7 @@ describe("SqliteStore as a BulkStore", () => {
     const source = SqliteStore.open(":memory:");
     const target = SqliteStore.open(":memory:");
     try {
-      await source.insertMessage({ room: "r", from: "a", to: "all", text: "one", expectsReply: "none", nowMs: 1, refuseIfClosed: false, maxRooms: 0, retention: 0 });
+      await source.insertMessage({ ...INSERT_DEFAULTS, room: "r", from: "a", to: "all", text: "one", expectsReply: "none", nowMs: 1, refuseIfClosed: false, maxRooms: 0, retention: 0 });
       const dump = await source.dumpAll();
       await target.insertAudit({ tsMs: 1, action: "x", actor: "y", room: "r", detail: "" }, 0);
       expect(await target.isEmpty()).toBe(false);
@@ -127,7 +127,7 @@ describe("SqliteStore as a BulkStore", () => {
   test("a load that fails on one row writes nothing", async () => {
     const target = SqliteStore.open(":memory:");
     try {
-      const m = { room: "r", seq: 1, tsMs: 1, from: "a", to: "all", text: "x", expectsReply: "none", claimedBy: null };
+      const m = { room: "r", seq: 1, tsMs: 1, from: "a", to: "all", text: "x", expectsReply: "none", claimedBy: null, replyTo: null, thread: 1, leaseUntilMs: null, lapsedBy: null, lapse: null as null };
       await expect(target.loadAll({ messages: [m, { ...m }], statuses: [], codes: [], audit: [], cursors: [] })).rejects.toThrow();
       expect(await target.isEmpty()).toBe(true);
       expect(await target.listRoomSummaries()).toEqual([]);
@@ -151,7 +151,7 @@ describe("SqliteStore as a BulkStore", () => {
         let now = 1_000_000;
         for (const p of posts) {
           now += p.dt;
-          const r = await source.insertMessage({ room: p.room, from: p.from, to: "all", text: "t", expectsReply: p.expects, nowMs: now, refuseIfClosed: false, maxRooms: 0, retention });
+          const r = await source.insertMessage({ ...INSERT_DEFAULTS, byOperator: p.from === "operator", room: p.room, from: p.from, to: "all", text: "t", expectsReply: p.expects, nowMs: now, refuseIfClosed: false, maxRooms: 0, retention });
           expect(r.ok).toBe(true);
         }
         await target.loadAll(await source.dumpAll());
