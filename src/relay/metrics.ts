@@ -18,7 +18,7 @@ export const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0
 
 /**
  * Every metric argybargy exports (the exporter prefixes `argybargy_`). A label named `room`
- * is capped by the exporter (the first N rooms by name, the rest as "other").
+ * is capped by the exporter (the first N rooms seen keep their names, the rest are "other").
  */
 export const METRICS = {
   messages_posted_total: { kind: "counter", help: "Messages committed, by origin (agent or operator) and room.", labels: ["origin", "room"] },
@@ -35,10 +35,14 @@ export const METRICS = {
   mcp_tool_seconds: { kind: "histogram", help: "Duration of MCP tool calls, by tool (wait includes its parking).", labels: ["tool"], buckets: LATENCY_BUCKETS },
 } as const satisfies Record<string, MetricSpec>;
 
+/** Every catalog name; the kind-specific names below keep a counter from being observed as a histogram. */
 export type MetricName = keyof typeof METRICS;
 type Of<K extends MetricSpec["kind"]> = { [N in MetricName]: (typeof METRICS)[N]["kind"] extends K ? N : never }[MetricName];
+/** Names of the catalog's counters. */
 export type CounterName = Of<"counter">;
+/** Names of the catalog's gauges. */
 export type GaugeName = Of<"gauge">;
+/** Names of the catalog's histograms. */
 export type HistogramName = Of<"histogram">;
 
 /**
