@@ -5,6 +5,8 @@ import { join } from "node:path";
 export const VERSION = "1.1.0";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
+/** `text`: one readable line per event; `json`: one JSON object per line for log shippers. */
+export type LogFormat = "text" | "json";
 
 /** Every setting of SPEC §2, resolved once; frozen so nothing mutates it after start-up. */
 export interface Config {
@@ -12,6 +14,11 @@ export interface Config {
   readonly host: string;
   readonly port: number;
   readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
+  /** Bearer token that may read `/metrics` besides the admin token; "" = admin token only. */
+  readonly metricsToken: string;
+  /** Rooms that get their own `room` label in /metrics; the rest are counted as "other". */
+  readonly metricsRooms: number;
   readonly maxText: number;
   readonly maxWait: number;
   readonly maxHistory: number;
@@ -55,6 +62,7 @@ export interface ConfigFlags {
   port?: number | string;
   /** `--database postgres://…` (serve, up). */
   database?: string;
+  logFormat?: string;
 }
 
 export interface LoadedConfig {
@@ -133,12 +141,23 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Loa
   if (databaseUrl !== null && !/^postgres(ql)?:\/\/[^\s]+$/i.test(databaseUrl)) {
     throw new Error(`${flags.database?.trim() ? "--database" : "ARGYBARGY_DATABASE_URL"} must be a postgres:// (or postgresql://) URL`);
   }
+  const formatRaw = flags.logFormat?.trim().toLowerCase() ?? read("ARGYBARGY_LOG_FORMAT")?.toLowerCase();
+  if (flags.logFormat !== undefined && formatRaw !== "text" && formatRaw !== "json") {
+    throw new Error(`--log-format must be text or json, got ${JSON.stringify(flags.logFormat.slice(0, 40))}`);
+  }
+  let logFormat: LogFormat = "text";
+  if (formatRaw === "json" || formatRaw === "text") logFormat = formatRaw;
+  else if (formatRaw !== undefined) warnings.push(`ARGYBARGY_LOG_FORMAT=${JSON.stringify(formatRaw.slice(0, 40))} is not text or json; using text`);
 
   const config: Config = Object.freeze({
     dataDir: read("ARGYBARGY_DATA") ?? join(homedir(), ".argybargy"),
     host: flags.host?.trim() || read("ARGYBARGY_HOST") || "127.0.0.1",
     port,
     logLevel: parseLogLevel(read("ARGYBARGY_LOG_LEVEL")),
+    logFormat,
+    metricsToken: read("ARGYBARGY_METRICS_TOKEN") ?? "",
+    // 20 rooms × the per-room series stays well inside what a Prometheus server takes per target.
+    metricsRooms: int("ARGYBARGY_METRICS_ROOMS", 20, 0),
     maxText,
     maxWait,
     maxHistory: int("ARGYBARGY_MAX_HISTORY", 500, 1),

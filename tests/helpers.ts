@@ -3,12 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig, type Config } from "../src/config.ts";
 import { createApp } from "../src/http/app.ts";
+import { PromMetrics } from "../src/http/metrics.ts";
 import { LocalBus } from "../src/relay/bus.ts";
 import { Operator } from "../src/relay/operator.ts";
 import { Relay } from "../src/relay/relay.ts";
 import type { BulkStore, Store } from "../src/relay/types.ts";
 import { PgSharedState } from "../src/store/pg-shared.ts";
 import { PgStore } from "../src/store/postgres.ts";
+import { timedStore } from "../src/relay/timed-store.ts";
 import { SqliteStore } from "../src/store/sqlite.ts";
 import { freshSchema, testDatabaseUrlSync } from "./pg-cluster.ts";
 
@@ -69,14 +71,15 @@ export const INSERT_DEFAULTS = { replyTo: null, thread: null, byOperator: false,
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
 
-/** A Relay and Operator on a fresh database (the real store of TEST_STORE, no mocks). */
+/** A Relay and Operator on a fresh database (the real store of TEST_STORE, no mocks), counting into `metrics`. */
 export function newTestRelay(env: Record<string, string> = {}) {
   const config = testConfig(env);
   const store = newTestStore();
   const clock = new TestClock();
   // On PostgreSQL the relay keeps what instances share (rate, presence, throttle, token) in the database, as `serve` does.
   const shared = store instanceof PgStore ? new PgSharedState(store) : undefined;
-  const relay = new Relay({ store, bus: new LocalBus(), shared, clock, limits: config, adminToken: ADMIN_TOKEN });
+  const metrics = new PromMetrics(config.metricsRooms, false);
+  const relay = new Relay({ store: timedStore(store, metrics), metrics, bus: new LocalBus(), shared, clock, limits: config, adminToken: ADMIN_TOKEN });
   let savedToken: string | null = null;
   const operator = new Operator(relay, {
     save: async (t) => {
@@ -84,7 +87,7 @@ export function newTestRelay(env: Record<string, string> = {}) {
       await shared?.saveAdminToken(t, false);
     },
   });
-  return { config, store, clock, relay, operator, savedToken: () => savedToken };
+  return { config, store, clock, relay, operator, metrics, savedToken: () => savedToken };
 }
 
 /** An in-process app (never listening) with helpers to call it as a guest, an agent or the admin. */
@@ -92,7 +95,7 @@ export function newTestApp(env: Record<string, string> = {}) {
   const t = newTestRelay(env);
   const errors: unknown[] = [];
   const app = createApp({
-    relay: t.relay, operator: t.operator, config: t.config, startedMs: Date.now(), publicUrl: () => null,
+    relay: t.relay, operator: t.operator, config: t.config, metrics: t.metrics, startedMs: Date.now(), publicUrl: () => null,
     logError: (_id, err) => errors.push(err),
   });
   /** Sends a request; `body` objects are JSON-encoded, strings sent as they are. */

@@ -2,10 +2,12 @@ import { defineCommand } from "citty";
 import type { ConsolaInstance } from "consola";
 import { VERSION, type Config } from "../config.ts";
 import { createApp, type App } from "../http/app.ts";
+import { PromMetrics } from "../http/metrics.ts";
 import { LocalBus } from "../relay/bus.ts";
 import { newSecret } from "../relay/codes.ts";
 import { Operator } from "../relay/operator.ts";
 import { Relay } from "../relay/relay.ts";
+import { timedStore } from "../relay/timed-store.ts";
 import { DataDir } from "../store/files.ts";
 import { PgBus } from "../store/pg-bus.ts";
 import { maskUrl } from "../store/postgres.ts";
@@ -23,6 +25,8 @@ const PURGE_MS = 3600_000;
 export interface RunningServer {
   app: App;
   relay: Relay;
+  /** What `/metrics` exposes. */
+  metrics: PromMetrics;
   dataDir: DataDir;
   url: string;
   port: number;
@@ -35,7 +39,7 @@ export interface RunningServer {
  * THE wiring point: data dir → store (migrated, codes hashed, expired purged) → admin token →
  * Relay → HTTP app → listen (SPEC §7.14). Throws with a one-line reason when it cannot start.
  */
-export async function startServer(config: Config, log: ConsolaInstance = createLogger(config.logLevel)): Promise<RunningServer> {
+export async function startServer(config: Config, log: ConsolaInstance = createLogger(config.logLevel, config.logFormat)): Promise<RunningServer> {
   const dataDir = new DataDir(config.dataDir);
   dataDir.ensure();
   const { store, pg, label } = await openStore(config, dataDir);
@@ -48,7 +52,7 @@ export async function startServer(config: Config, log: ConsolaInstance = createL
   }
   if (config.hashCodes) {
     const n = await store.hashPlaintextCodes();
-    if (n) log.info(`converted ${n} plaintext code(s) to hashed form`);
+    if (n) log.info(`converted ${n} plaintext code(s) to hashed form`, { converted: n });
   }
   await store.purgeExpiredCodes(Date.now() - 7 * 86_400_000);
   // Several instances share one admin token through the database (a first start adopts the file's).
@@ -61,10 +65,11 @@ export async function startServer(config: Config, log: ConsolaInstance = createL
     dataDir.writeToken(adminToken);
   }
   dataDir.removeUrl();
+  const metrics = new PromMetrics(config.metricsRooms);
   const relay = new Relay({
-    store, bus, shared, clock: { now: () => Date.now() }, limits: config, adminToken,
+    store: timedStore(store, metrics), metrics, bus, shared, clock: { now: () => Date.now() }, limits: config, adminToken,
     onEvent: (e) => {
-      if (e.kind === "connect") log.info(`peer connected: ${e.name} in #${e.room}`);
+      if (e.kind === "connect") log.info(`peer connected: ${e.name} in #${e.room}`, { name: e.name, room: e.room });
       else if (e.kind === "receipts_failed") log.error("writing receipt marks failed:", e.error);
       else log.warn("admin token regenerated; the old token no longer works");
     },
@@ -76,11 +81,13 @@ export async function startServer(config: Config, log: ConsolaInstance = createL
     },
   });
   const app = createApp({
-    relay, operator, config, startedMs: Date.now(), publicUrl: () => dataDir.readUrl(),
-    logError: (id, err) => log.error(`request ${id} failed:`, err),
+    relay, operator, config, metrics, startedMs: Date.now(), publicUrl: () => dataDir.readUrl(),
+    logError: (id, err) => log.error(`request ${id} failed:`, { request_id: id }, err),
     storeHealthy: pg ? () => pg.ping() : undefined,
   });
-  log.info(`argybargy ${VERSION} ${label} data=${config.dataDir} hash_codes=${config.hashCodes} retention=${config.maxMessagesPerRoom || "unlimited"}`);
+  log.info(`argybargy ${VERSION} ${label} data=${config.dataDir} hash_codes=${config.hashCodes} retention=${config.maxMessagesPerRoom || "unlimited"}`, {
+    version: VERSION, store: pg ? "postgres" : "sqlite", data: config.dataDir, hash_codes: config.hashCodes, retention: config.maxMessagesPerRoom, metrics_token: config.metricsToken !== "",
+  });
   try {
     app.listen({ hostname: config.host, port: config.port });
   } catch (err) {
@@ -93,7 +100,7 @@ export async function startServer(config: Config, log: ConsolaInstance = createL
   }
   const sweep = setInterval(() => void relay.sweep().catch((e) => log.error("sweep failed:", e)), SWEEP_SECONDS * 1000);
   const purge = setInterval(() => {
-    void relay.purgeExpiredCodes().catch((e) => log.error("purge failed:", e));
+    void relay.purgeExpiredCodes().catch((e) => log.error("purge of expired codes failed:", e));
     void shared?.sweep(Date.now() - 3600_000).catch((e) => log.error("sweep of shared state failed:", e));
   }, PURGE_MS);
   sweep.unref();
@@ -101,7 +108,7 @@ export async function startServer(config: Config, log: ConsolaInstance = createL
   const port = app.server!.port!;
   let stopping: Promise<void> | null = null;
   return {
-    app, relay, dataDir, port, adminToken,
+    app, relay, metrics, dataDir, port, adminToken,
     url: `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`,
     stop: () => (stopping ??= (async () => {
       clearInterval(sweep);
@@ -159,10 +166,11 @@ export const serveCommand = defineCommand({
     host: { type: "string", description: "Bind address (default ARGYBARGY_HOST or 127.0.0.1)" },
     port: { type: "string", description: "Bind port (default ARGYBARGY_PORT or 8765)" },
     database: { type: "string", description: "PostgreSQL URL (postgres://…) for several instances on one database (default ARGYBARGY_DATABASE_URL, else SQLite)" },
+    "log-format": { type: "string", valueHint: "text|json", description: "Server log format on stderr: text, or json (one object per line; default ARGYBARGY_LOG_FORMAT or text)" },
   },
   async run(ctx) {
-    const { io, config, out } = setupVerb(ctx, { host: ctx.args.host, port: ctx.args.port, database: ctx.args.database });
-    const server = await startServer(config, createLogger(config.logLevel)).catch((err) => fail((err as Error).message));
+    const { io, config, out } = setupVerb(ctx, { host: ctx.args.host, port: ctx.args.port, database: ctx.args.database, logFormat: ctx.args["log-format"] });
+    const server = await startServer(config, createLogger(config.logLevel, config.logFormat)).catch((err) => fail((err as Error).message));
     out.line(`argybargy ${VERSION} listening on ${server.url}`);
     out.line(`dashboard: ${server.url}/dashboard`);
     out.line(config.databaseUrl

@@ -19,7 +19,7 @@ export const upCommand = defineCommand({
   },
   async run(ctx) {
     const { io, config, out } = setupVerb(ctx, { host: ctx.args.host, port: ctx.args.port, database: ctx.args.database });
-    const server = await startServer(config, createLogger(config.logLevel)).catch((err) => fail((err as Error).message));
+    const server = await startServer(config, createLogger(config.logLevel, config.logFormat)).catch((err) => fail((err as Error).message));
     const stopped = untilStopped(io.stop);
     let tunnel: Tunnel | null = null;
     if (!ctx.args.tunnel) {

@@ -234,11 +234,24 @@ export function adminDocsFor(c: Config) {
   };
 }
 
+/** OpenAPI details of the operations routes. */
+export const opsDocs = {
+  metrics: {
+    detail: {
+      tags: ["admin"], summary: "Prometheus metrics",
+      description: "Prometheus text format (0.0.4): messages posted and delivered, parked polls, wake latency, claims, rate limits, auth failures, store latency, HTTP requests, process figures. The admin token, or Authorization: Bearer <ARGYBARGY_METRICS_TOKEN> when that is set.",
+      security: [{ adminToken: [] }, { metricsToken: [] }] as Record<string, string[]>[],
+      responses: { 200: { description: "exposition text", content: { "text/plain": { schema: t.String() } } }, ...errors(401, 429) },
+    },
+  },
+};
+
 /** Security schemes and shared components of the OpenAPI document. */
 export const components = {
   securitySchemes: {
     agentCode: { type: "http", scheme: "bearer", description: "An agent's access code: Authorization: Bearer <code>" },
     adminToken: { type: "apiKey", in: "header", name: "X-Admin-Token", description: "The operator's admin token (argybargy token)" },
+    metricsToken: { type: "http", scheme: "bearer", description: "ARGYBARGY_METRICS_TOKEN, for /metrics only" },
   },
   schemas: { Error: ErrorBody, Message: ReadMessage, HistoryMessage, AdminMessage, Receipt: ReceiptRow, Reopened, RoomStatus: RoomStatusBody, PollBudget, StreamRoomEvent, CodeRow },
 };

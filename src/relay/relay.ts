@@ -28,6 +28,7 @@ export type Draft = Pick<InsertMessageInput, "room" | "from" | "to" | "text" | "
 import { checkText, requireObject } from "./validate.ts";
 import { Waiters } from "./waiters.ts";
 import { ActiveReaders } from "./cursors.ts";
+import { NO_METRICS, type Metrics } from "./metrics.ts";
 import { Claims } from "./claims.ts";
 import { agentScope, checkIdempotencyKey, DuplicateKey, IDEMPOTENCY_WINDOW_MS, InFlightKeys, keyRecord, postOnce } from "./idempotency.ts";
 import { ReopenBoard } from "./leases.ts";
@@ -53,6 +54,7 @@ export class Relay {
   readonly changes: ChangeFeed;
   readonly rate: RateLimiter;
   readonly throttle: AuthThrottle;
+  readonly metrics: Metrics;
   readonly claims: Claims;
   readonly reopens = new ReopenBoard();
   readonly deliveries: DeliveryLog;
@@ -61,6 +63,9 @@ export class Relay {
   private readonly bus: Bus;
   /** Set when several instances share the database: rate, presence, clocks, throttle and token go through it. */
   readonly shared: SharedState | undefined;
+  /** When each room last changed (metrics clock), for the wake latency of the polls it wakes. */
+  private readonly changedAt = new Map<string, number>();
+  private readonly pendingWakes = new Set<string>();
   private readonly onEvent: (event: RelayEvent) => void;
   adminToken: string;
   private closing = false;
@@ -78,6 +83,9 @@ export class Relay {
     this.changes = new ChangeFeed(this.waiters);
     this.rate = new RateLimiter(deps.limits.rateMax, deps.limits.rateWindow * 1000);
     this.throttle = new AuthThrottle(deps.limits.authFailMax);
+    this.metrics = deps.metrics ?? NO_METRICS;
+    this.metrics.sample("polls_parked", () => this.waiters.count());
+    this.metrics.sample("streams_open", () => this.streams.count());
     this.claims = new Claims(this);
     this.deliveries = new DeliveryLog(async (marks) => {
       await this.store.recordReceipts(marks);
@@ -93,6 +101,7 @@ export class Relay {
       }
       if (remote) {
         this.tails.invalidate(room);
+        this.changedAt.set(room, this.metrics.now());
         // Operator views on this instance show the other instance's change too.
         this.changes.bump(room);
       }
@@ -104,10 +113,13 @@ export class Relay {
     this.onEvent(event);
   }
 
-  /** Resolves an `Authorization` header to its agent and touches presence. Throws 401, or 429 when throttled. */
-  async authenticate(header: string | null, ip: string): Promise<Agent> {
+  /**
+   * Resolves an `Authorization` header to its agent and touches presence. Throws 401, or 429 when
+   * throttled. `ip` may be a function: the address is only needed when the code is wrong.
+   */
+  async authenticate(header: string | null, ip: string | (() => string)): Promise<Agent> {
     const agent = await this.lookUp(header);
-    if (!agent) return this.authFailed(ip, false);
+    if (!agent) return this.authFailed(typeof ip === "string" ? ip : ip(), "agent");
     await this.touch(agent.room, agent.name, true, agent.capabilities);
     return agent;
   }
@@ -124,12 +136,25 @@ export class Relay {
   async authenticateAdmin(token: string | null, ip: string): Promise<void> {
     // Shared: another instance may have regenerated it; the old one must fail here too at once.
     const expected = this.shared ? (await this.shared.adminToken()) ?? this.adminToken : this.adminToken;
-    if (token === null || token === "" || !secretsEqual(token, expected)) await this.authFailed(ip, true);
+    if (token === null || token === "" || !secretsEqual(token, expected)) await this.authFailed(ip, "admin");
   }
 
-  private async authFailed(ip: string, admin: boolean): Promise<never> {
+  /**
+   * `/metrics`: the admin token when `X-Admin-Token` is sent, else `Authorization: Bearer
+   * <metricsToken>` when one is configured (both in constant time). Throws 401, or 429 when throttled.
+   */
+  async authenticateMetrics(adminHeader: string | null, authorization: string | null, metricsToken: string, ip: string): Promise<void> {
+    if (adminHeader !== null) return this.authenticateAdmin(adminHeader, ip);
+    const bearer = parseBearer(authorization);
+    if (metricsToken !== "" && bearer !== null && secretsEqual(bearer, metricsToken)) return;
+    await this.authFailed(ip, "metrics");
+  }
+
+  private async authFailed(ip: string, kind: "agent" | "admin" | "metrics"): Promise<never> {
     const now = this.clock.now();
+    const admin = kind === "admin";
     const entry = this.shared ? await this.shared.authFailure(ip, now, admin, AUTH_FAIL_WINDOW_MS) : this.throttle.fail(ip, now, admin);
+    this.metrics.count("auth_failed_total", 1, kind);
     if (admin) {
       const detail = `ip=${ip} count=${entry.adminFailures}`;
       if (entry.auditId === null) {
@@ -141,8 +166,12 @@ export class Relay {
       this.changes.bump();
     }
     if (this.throttle.isOver(entry)) {
+      this.metrics.count("rate_limited_total", 1, "auth");
       const retry = this.throttle.retryAfter(entry, now);
       throw new RelayError("rate_limited", `Too many failed authentications from your address; retry in ${retry} s.`, { retry_after: retry });
+    }
+    if (kind === "metrics") {
+      throw new RelayError("unauthorized", "The metrics need the admin token in X-Admin-Token, or 'Authorization: Bearer <token>' with the ARGYBARGY_METRICS_TOKEN the server was started with.");
     }
     throw new RelayError("unauthorized", admin
       ? "The admin token is missing or wrong: send it in the X-Admin-Token header (argybargy token prints it)."
@@ -241,6 +270,7 @@ export class Relay {
     }
     const retry = await this.takeRate(`${agent.room}\u0000${agent.name}`);
     if (retry > 0) {
+      this.metrics.count("rate_limited_total", 1, "post");
       throw new RelayError("rate_limited", `Slow down: at most ${this.limits.rateMax} messages per ${this.limits.rateWindow} s; retry in ${retry} s.`, { retry_after: retry });
     }
     const message = await this.commit(draft, { refuseIfClosed: true, maxRooms: this.limits.maxRooms, byOperator: false, idempotency });
@@ -286,10 +316,31 @@ export class Relay {
       throw new RelayError("forbidden", `The room quota (${opts.maxRooms}) is full; no new rooms can start.`, { quota: "rooms" });
     }
     this.tails.append(result.message, this.limits.maxMessagesPerRoom, result.agentRun);
-    this.bus.roomChanged(m.room);
+    this.metrics.count("messages_posted_total", 1, opts.byOperator ? "operator" : "agent", m.room);
+    this.wakeSoon(m.room);
     this.changes.bump(m.room);
     return result.message;
   }
+
+  /**
+   * Announces a committed post one event-loop turn later, so the poster's answer is written
+   * before the crowd it wakes is answered (a post waking 1,000 polls would otherwise wait for
+   * all of them: each woken poll runs in a microtask ahead of the poster's). Rooms committed in
+   * the same turn are announced once. A poll reading meanwhile sees the message in the tail.
+   */
+  private wakeSoon(room: string): void {
+    if (this.pendingWakes.size === 0) setImmediate(this.flushWakes);
+    if (this.pendingWakes.has(room)) return;
+    this.pendingWakes.add(room);
+    this.changedAt.set(room, this.metrics.now());
+  }
+
+  private readonly flushWakes = (): void => {
+    for (const room of this.pendingWakes) {
+      this.pendingWakes.delete(room);
+      this.bus.roomChanged(room);
+    }
+  };
 
   /** Announces a change of `room` that is no new message (a lapsed lease, a resume): wakes its polls. */
   roomChanged(room: string): void {
@@ -300,6 +351,7 @@ export class Relay {
   async setRoomStatus(status: RoomStatus): Promise<void> {
     await this.store.setRoomStatus(status);
     this.tails.setStatus(status);
+    this.changedAt.set(status.name, this.metrics.now());
     this.bus.roomChanged(status.name);
   }
 
@@ -323,6 +375,7 @@ export class Relay {
     if (this.presence.clockStart(room, name) === undefined) this.shared?.recordClock(room, name, this.clock.now(), false);
     this.presence.startClock(room, name, this.clock.now());
     const deadline = this.clock.now() + wait * 1000;
+    let woken = false;
     const lapsesSeen = this.reopens.mark();
     for (;;) {
       const generation = this.waiters.generation(room);
@@ -337,10 +390,12 @@ export class Relay {
         const resolved = this.resolveFromMemory(snap.messages) ?? await this.resolve(room, snap.messages);
         // The idle clock may have restarted on another instance (a delivery or post there).
         if (this.shared && !snap.messages.length) await this.syncPresence(room);
+        if (snap.messages.length) this.delivered(room, snap.messages.length, woken);
         return { ...this.answer(agent, snap, resolved), reopened };
       }
       const how = await this.waiters.park(room, generation, deadline - now, signal);
       if (how === "aborted") return null;
+      woken = how === "woken";
     }
   }
 
@@ -369,6 +424,12 @@ export class Relay {
     } finally {
       reader.end();
     }
+  }
+
+  private delivered(room: string, n: number, woken: boolean): void {
+    this.metrics.count("messages_delivered_total", n, room);
+    const changed = woken ? this.changedAt.get(room) : undefined;
+    if (changed !== undefined) this.metrics.observe("wake_latency_seconds", (this.metrics.now() - changed) / 1000);
   }
 
   /**
@@ -442,8 +503,15 @@ export class Relay {
   }
 
   /** `POST /messages/{seq}/claim {ttl_s?}` (see Claims.claim): a lease on an open question; a lost race is a result. */
-  claim(agent: Agent, seq: number, body?: unknown): Promise<ClaimResult> {
-    return this.claims.claim(agent, seq, body);
+  async claim(agent: Agent, seq: number, body?: unknown): Promise<ClaimResult> {
+    try {
+      const r = await this.claims.claim(agent, seq, body);
+      this.metrics.count("claims_total", 1, r.won ? "won" : "lost");
+      return r;
+    } catch (err) {
+      if (err instanceof RelayError && (err.code === "not_claimable" || err.code === "not_found")) this.metrics.count("claims_total", 1, err.code);
+      throw err;
+    }
   }
 
   /**

@@ -1,6 +1,7 @@
 /** Domain types and the two ports (Store, Bus). Times are epoch milliseconds throughout. */
 
 import type { PollBudget } from "./budget.ts";
+import type { Metrics } from "./metrics.ts";
 
 export type RoomState = "open" | "closed";
 
@@ -412,6 +413,8 @@ export interface RelayDeps {
   onEvent?: (event: RelayEvent) => void;
   /** Shared across instances (PostgreSQL); without it rate limits, presence and throttle live in memory. */
   shared?: SharedState;
+  /** Where counters go; nothing is counted when absent. */
+  metrics?: Metrics;
 }
 
 /** A message as read paths return it (SPEC §5.0). */

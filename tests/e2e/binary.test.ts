@@ -211,6 +211,44 @@ describe("the compiled binary", () => {
     expect(wrong.stderr.toString() + wrong.stdout.toString()).not.toContain("s3cret-pw");
   }, 60_000);
 
+  test("serve --log-format json: /metrics from prom-client inside the binary; every log line is JSON with no secret", async () => {
+    const jsonData = join(work, "data-json");
+    const jsonPort = freePort();
+    const scrapeToken = "scrape-secret-0123456789abcdef";
+    const jsonEnv = { ...env(), ARGYBARGY_DATA: jsonData, ARGYBARGY_PORT: String(jsonPort), ARGYBARGY_METRICS_TOKEN: scrapeToken };
+    const serve = Bun.spawn([bin, "serve", "--log-format", "json"], { env: jsonEnv, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    let code = "";
+    try {
+      const url = `http://127.0.0.1:${jsonPort}`;
+      for (let i = 0; i < 400 && !(await fetch(`${url}/health`).catch(() => null))?.ok; i++) await Bun.sleep(25);
+      const invited = Bun.spawnSync([bin, "invite", "--name", "bob", "--room", "ops", "--json"], { env: jsonEnv, stdout: "pipe", stderr: "pipe" });
+      code = JSON.parse(invited.stdout.toString()).code;
+      expect((await fetch(`${url}/messages`, { method: "POST", headers: agent(code), body: JSON.stringify({ text: "hi" }) })).status).toBe(200);
+      expect((await fetch(`${url}/whoami`, { headers: agent("wrong-code") })).status).toBe(401);
+      const metrics = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${scrapeToken}` } });
+      expect(metrics.status).toBe(200);
+      const text = await metrics.text();
+      expect(text).toContain('argybargy_messages_posted_total{origin="agent",room="ops"} 1');
+      expect(text).toContain('argybargy_auth_failed_total{kind="agent"} 1');
+      expect(text).toMatch(/^argybargy_process_resident_memory_bytes [0-9]+$/m);
+      expect((await fetch(`${url}/metrics`)).status).toBe(401);
+    } finally {
+      serve.kill("SIGTERM");
+      await serve.exited;
+    }
+    const stderr = await new Response(serve.stderr).text();
+    const lines = stderr.split("\n").filter(Boolean);
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    const events = lines.map((l) => JSON.parse(l));
+    for (const e of events) {
+      expect(Object.keys(e).sort()).toEqual(["fields", "level", "msg", "ts"]);
+      expect(new Date(e.ts).toISOString()).toBe(e.ts);
+    }
+    expect(events.find((e) => e.msg.startsWith("peer connected"))).toMatchObject({ level: "info", fields: { name: "bob", room: "ops" } });
+    const token = readFileSync(join(jsonData, "admin.token"), "utf8").trim();
+    for (const secret of [token, scrapeToken, code]) expect(stderr).not.toContain(secret);
+  }, 30_000);
+
   test("attach --exec wakes a stand-in agent once per DM, with the message on stdin, and exits 0 when the room closes", async () => {
     const { code } = JSON.parse(run("invite", "--name", "codex", "--room", "wake", "--json").stdout);
     const agentBin = join(work, "agent-bin");
