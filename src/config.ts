@@ -40,6 +40,10 @@ export interface Config {
   readonly bodyCap: number;
   readonly maxAudit: number;
   readonly authFailMax: number;
+  /** Behind a load balancer: key the failed-auth throttle on the last X-Forwarded-For entry. */
+  readonly trustProxy: boolean;
+  /** PostgreSQL connection URL (postgres://…) selecting the PostgreSQL store; null = SQLite in the data dir. */
+  readonly databaseUrl: string | null;
   /** Default claim lease in seconds when a claim names no ttl_s (10..86400). */
   readonly claimTtl: number;
   /** Consecutive agent messages without an operator message before a room pauses; 0 = off. */
@@ -56,6 +60,8 @@ export interface Config {
 export interface ConfigFlags {
   host?: string;
   port?: number | string;
+  /** `--database postgres://…` (serve, up). */
+  database?: string;
   logFormat?: string;
 }
 
@@ -130,6 +136,11 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Loa
     port = p;
   }
 
+  const databaseUrl = flags.database?.trim() || read("ARGYBARGY_DATABASE_URL") || null;
+  // Never echo the value: it may hold a password.
+  if (databaseUrl !== null && !/^postgres(ql)?:\/\/[^\s]+$/i.test(databaseUrl)) {
+    throw new Error(`${flags.database?.trim() ? "--database" : "ARGYBARGY_DATABASE_URL"} must be a postgres:// (or postgresql://) URL`);
+  }
   const formatRaw = flags.logFormat?.trim().toLowerCase() ?? read("ARGYBARGY_LOG_FORMAT")?.toLowerCase();
   if (flags.logFormat !== undefined && formatRaw !== "text" && formatRaw !== "json") {
     throw new Error(`--log-format must be text or json, got ${JSON.stringify(flags.logFormat.slice(0, 40))}`);
@@ -164,6 +175,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Loa
     bodyCap: Math.max(maxBodyBytes, 12 * maxText + 4096),
     maxAudit: int("ARGYBARGY_MAX_AUDIT", 10000, 0),
     authFailMax: int("ARGYBARGY_AUTH_FAIL_MAX", 20, 0),
+    databaseUrl,
+    trustProxy: bool("ARGYBARGY_TRUST_PROXY", false),
     claimTtl,
     loopGuard: int("ARGYBARGY_LOOP_GUARD", 50, 0),
     // 4: a browser tab, attach and a retry or two; more from one code is usually a leak.

@@ -13,6 +13,8 @@ export interface AppDeps {
   startedMs: number;
   /** Where unexpected errors go, with their request id; never called for a client's mistake. */
   logError: (requestId: string, err: unknown) => void;
+  /** Whether the database answers (GET /health says 503 when not); absent = always. */
+  storeHealthy?: () => Promise<boolean>;
   /** The registry `/metrics` exposes (give the Relay the same one); a private one when absent. */
   metrics?: PromMetrics;
 }

@@ -13,6 +13,7 @@ export type ErrorCode =
   | "not_claimable"
   | "unknown_recipient"
   | "rate_limited"
+  | "unavailable"
   | "room_paused"
   | "not_holder"
   | "idempotency_key_reused"

@@ -6,13 +6,13 @@ import { checkAddressing } from "./addressing.ts";
 import { pollBudget, round1, type PollBudget } from "./budget.ts";
 
 export type { ClaimResult, PollBudget, PollResult, ReadMessage, RelayDeps, RelayEvent, RelayLimits, StreamEvent };
-import { AuthThrottle, RateLimiter } from "./limits.ts";
-import { Presence } from "./presence.ts";
+import { AUTH_FAIL_WINDOW_MS, AuthThrottle, RateLimiter } from "./limits.ts";
+import { Presence, PRESENCE_TTL_MS } from "./presence.ts";
 import { compareText, memberList, needsParticipants, participantNames, resolveExpects } from "./questions.ts";
 import { RoomTails, TAIL_LENGTH } from "./tail.ts";
 import type {
   Agent, ClaimResult, IdempotencyRecord, InsertMessageInput, Message, PollResult, ReadMessage, RelayDeps, RelayEvent, RelayLimits,
-  RoomSnapshot, RoomStatus, Store, Bus, Clock,
+  RoomSnapshot, RoomStatus, Store, Bus, Clock, SharedState,
 } from "./types.ts";
 
 /** What a commit needs besides the message itself. */
@@ -61,6 +61,8 @@ export class Relay {
   readonly receiptViews = new ReceiptViews(this);
   readonly inFlightKeys = new InFlightKeys();
   private readonly bus: Bus;
+  /** Set when several instances share the database: rate, presence, clocks, throttle and token go through it. */
+  readonly shared: SharedState | undefined;
   /** When each room last changed (metrics clock), for the wake latency of the polls it wakes. */
   private readonly changedAt = new Map<string, number>();
   private readonly pendingWakes = new Set<string>();
@@ -73,6 +75,7 @@ export class Relay {
     this.clock = deps.clock;
     this.limits = deps.limits;
     this.bus = deps.bus;
+    this.shared = deps.shared;
     this.adminToken = deps.adminToken;
     this.onEvent = deps.onEvent ?? (() => {});
     this.streams = new StreamSlots(deps.limits.maxStreamsPerAgent);
@@ -90,9 +93,17 @@ export class Relay {
       for (const room of new Set(marks.map((m) => m.room))) this.changes.bump(room);
     }, (error) => this.emit({ kind: "receipts_failed", error }));
     this.bus.subscribe((room, remote) => {
+      if (room === null) {
+        this.tails.invalidateAll();
+        this.waiters.bumpAll();
+        this.changes.bump();
+        return;
+      }
       if (remote) {
         this.tails.invalidate(room);
         this.changedAt.set(room, this.metrics.now());
+        // Operator views on this instance show the other instance's change too.
+        this.changes.bump(room);
       }
       this.waiters.bump(room);
     });
@@ -123,7 +134,9 @@ export class Relay {
 
   /** Checks `X-Admin-Token` in constant time. Throws 401, or 429 when throttled. */
   async authenticateAdmin(token: string | null, ip: string): Promise<void> {
-    if (token === null || token === "" || !secretsEqual(token, this.adminToken)) await this.authFailed(ip, "admin");
+    // Shared: another instance may have regenerated it; the old one must fail here too at once.
+    const expected = this.shared ? (await this.shared.adminToken()) ?? this.adminToken : this.adminToken;
+    if (token === null || token === "" || !secretsEqual(token, expected)) await this.authFailed(ip, "admin");
   }
 
   /**
@@ -140,12 +153,13 @@ export class Relay {
   private async authFailed(ip: string, kind: "agent" | "admin" | "metrics"): Promise<never> {
     const now = this.clock.now();
     const admin = kind === "admin";
-    const entry = this.throttle.fail(ip, now, admin);
+    const entry = this.shared ? await this.shared.authFailure(ip, now, admin, AUTH_FAIL_WINDOW_MS) : this.throttle.fail(ip, now, admin);
     this.metrics.count("auth_failed_total", 1, kind);
     if (admin) {
       const detail = `ip=${ip} count=${entry.adminFailures}`;
       if (entry.auditId === null) {
         entry.auditId = await this.store.insertAudit({ tsMs: now, action: "admin_auth_failed", actor: "", room: "", detail }, this.limits.maxAudit);
+        await this.shared?.setAuthAuditId(ip, entry.windowStartMs, entry.auditId);
       } else {
         await this.store.updateAuditDetail(entry.auditId, detail);
       }
@@ -166,7 +180,10 @@ export class Relay {
 
   /** Records (room, name) as seen; the first sight of an agent is audited as `connect` (the only case that returns a promise). */
   touch(room: string, name: string, audited: boolean, capabilities = ""): Promise<void> | undefined {
-    const change = this.presence.touch(room, name, this.clock.now());
+    const now = this.clock.now();
+    const change = this.presence.touch(room, name, now);
+    if (change === "new" && this.shared) return this.firstSightShared(room, name, now, audited, capabilities);
+    this.shared?.recordSeen(room, name, now);
     if (!change) return undefined;
     if (change === "new" && audited) {
       this.emit({ kind: "connect", room, name });
@@ -174,6 +191,30 @@ export class Relay {
     }
     this.changes.bump(room);
     return undefined;
+  }
+
+  /** First sight in this instance: `connect` is audited only when no instance had seen the agent. */
+  private async firstSightShared(room: string, name: string, now: number, audited: boolean, capabilities: string): Promise<void> {
+    if ((await this.shared!.firstSight(room, name, now)) && audited) {
+      this.emit({ kind: "connect", room, name });
+      return this.audit("connect", name, room, capabilities);
+    }
+    this.changes.bump(room);
+  }
+
+  /**
+   * Shared state only: merges what every instance recorded (last seen, idle clocks) into this
+   * instance's presence, so `/peers`, the roster and stats agree across instances.
+   */
+  async syncPresence(room: string | null = null): Promise<void> {
+    if (!this.shared) return;
+    const now = this.clock.now();
+    for (const row of await this.shared.loadPresence(room, now - PRESENCE_TTL_MS)) this.presence.merge(row, now);
+  }
+
+  private restartClock(room: string, name: string, now: number): void {
+    this.presence.restartClock(room, name, now);
+    this.shared?.recordClock(room, name, now, true);
   }
 
   /** Appends an audit row (capped at MAX_AUDIT) and tells operator views. */
@@ -184,6 +225,7 @@ export class Relay {
 
   /** `/peers`: presence of the caller's room, with each name's active capabilities. */
   async peers(agent: Agent) {
+    await this.syncPresence(agent.room);
     const now = this.clock.now();
     const codes = (await this.store.listCodes()).filter((c) => c.room === agent.room && (c.expiresMs === null || c.expiresMs > now));
     return this.presence.list(agent.room)
@@ -220,16 +262,19 @@ export class Relay {
 
   private async postNow(agent: Agent, draft: Draft, idempotency: IdempotencyRecord | null): Promise<Message> {
     // Checked before the rate limiter so a refused post spends no slot (SPEC §5.5); the insert
-    // transaction checks again, and that check decides a post racing a close.
-    const status = this.tails.statusOf(agent.room) ?? await this.store.getRoomStatus(agent.room);
-    if (status.status === "closed") throw closedError(status);
-    const retry = this.rate.take(`${agent.room}\u0000${agent.name}`, this.clock.now());
+    // transaction checks again, and that check decides a post racing a close. Without a rate
+    // limit there is no slot to protect, and the insert's answer is the same error.
+    if (this.rate.enabled) {
+      const status = this.tails.statusOf(agent.room) ?? await this.store.getRoomStatus(agent.room);
+      if (status.status === "closed") throw closedError(status);
+    }
+    const retry = await this.takeRate(`${agent.room}\u0000${agent.name}`);
     if (retry > 0) {
       this.metrics.count("rate_limited_total", 1, "post");
       throw new RelayError("rate_limited", `Slow down: at most ${this.limits.rateMax} messages per ${this.limits.rateWindow} s; retry in ${retry} s.`, { retry_after: retry });
     }
     const message = await this.commit(draft, { refuseIfClosed: true, maxRooms: this.limits.maxRooms, byOperator: false, idempotency });
-    this.presence.restartClock(agent.room, agent.name, this.clock.now());
+    this.restartClock(agent.room, agent.name, this.clock.now());
     this.receiptViews.readOnPost(agent);
     return message;
   }
@@ -244,6 +289,14 @@ export class Relay {
   /** Posts once per idempotency key (see `postOnce`). */
   idempotent(record: IdempotencyRecord, first: () => Promise<Message>): Promise<Message> {
     return postOnce(this.store, this.inFlightKeys, record, first);
+  }
+
+  /** One rate-limit slot for `key`: 0, or whole seconds until one frees (≥ 1). Across instances when shared. */
+  private async takeRate(key: string): Promise<number> {
+    const now = this.clock.now();
+    if (!this.shared || !this.rate.enabled) return this.rate.take(key, now);
+    const ms = await this.shared.takeRate(key, now, this.limits.rateMax, this.limits.rateWindow * 1000);
+    return ms > 0 ? Math.max(1, Math.ceil(ms / 1000)) : 0;
   }
 
   /**
@@ -319,6 +372,7 @@ export class Relay {
   async read(agent: Agent, since: number, waitSeconds: number, signal?: AbortSignal): Promise<PollResult | null> {
     const { room, name } = agent;
     const wait = Math.min(waitSeconds, this.limits.maxWait);
+    if (this.presence.clockStart(room, name) === undefined) this.shared?.recordClock(room, name, this.clock.now(), false);
     this.presence.startClock(room, name, this.clock.now());
     const deadline = this.clock.now() + wait * 1000;
     let woken = false;
@@ -334,6 +388,8 @@ export class Relay {
         const touched = this.touch(room, name, true, agent.capabilities);
         if (touched) await touched;
         const resolved = this.resolveFromMemory(snap.messages) ?? await this.resolve(room, snap.messages);
+        // The idle clock may have restarted on another instance (a delivery or post there).
+        if (this.shared && !snap.messages.length) await this.syncPresence(room);
         if (snap.messages.length) this.delivered(room, snap.messages.length, woken);
         return { ...this.answer(agent, snap, resolved), reopened };
       }
@@ -408,7 +464,7 @@ export class Relay {
     const now = this.clock.now();
     const delivered = snap.messages.length > 0;
     if (delivered) {
-      this.presence.restartClock(agent.room, agent.name, now);
+      this.restartClock(agent.room, agent.name, now);
       this.deliveries.delivered(agent.room, agent.name, snap.messages[snap.messages.length - 1]!.seq, now);
     }
     const start = this.presence.clockStart(agent.room, agent.name) ?? now;

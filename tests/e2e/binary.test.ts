@@ -4,6 +4,7 @@ import { runs, standIn } from "../cli/stand-ins.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { freshSchema, testDatabaseUrl } from "../pg-cluster.ts";
 import { EventSource } from "eventsource";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -178,6 +179,37 @@ describe("the compiled binary", () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("USAGE argybargy rooms");
   });
+
+  test("on PostgreSQL: serves, keeps the admin token in the database, and refuses a bad URL in one line without its password", async () => {
+    const u = new URL(await testDatabaseUrl());
+    u.searchParams.set("schema", freshSchema());
+    const pgPort = freePort();
+    const pgEnv = { ...env(), ARGYBARGY_DATABASE_URL: u.toString(), ARGYBARGY_PORT: String(pgPort), ARGYBARGY_DATA: join(work, "pg-data") };
+    const serve = Bun.spawn([bin, "serve", "--port", String(pgPort)], { env: pgEnv, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    try {
+      const pgBase = `http://127.0.0.1:${pgPort}`;
+      const deadline = Date.now() + 15_000;
+      while ((await fetch(`${pgBase}/health`).catch(() => null))?.status !== 200) {
+        if (Date.now() > deadline || serve.exitCode !== null) throw new Error(`serve on PostgreSQL did not come up: ${await new Response(serve.stderr).text()}`);
+        await Bun.sleep(50);
+      }
+      const token = Bun.spawnSync([bin, "token"], { env: pgEnv, stdout: "pipe", stderr: "pipe" }).stdout.toString().trim();
+      const invite = await fetch(`${pgBase}/admin/invite`, { method: "POST", headers: { "x-admin-token": token }, body: JSON.stringify({ name: "pgagent", room: "pg" }) });
+      const code = ((await invite.json()) as { code: string }).code;
+      expect((await fetch(`${pgBase}/messages`, { method: "POST", headers: agent(code), body: JSON.stringify({ text: "stored in PostgreSQL" }) })).status).toBe(200);
+      const history = (await (await fetch(`${pgBase}/history`, { headers: agent(code) })).json()) as { messages: { text: string }[] };
+      expect(history.messages.map((m) => m.text)).toEqual(["stored in PostgreSQL"]);
+    } finally {
+      serve.kill("SIGTERM");
+      expect(await serve.exited).toBe(0);
+    }
+    const wrong = Bun.spawnSync([bin, "serve", "--port", "0", "--database", "postgres://argy:s3cret-pw@127.0.0.1:1/argy"], { env: env(), stdout: "pipe", stderr: "pipe" });
+    expect(wrong.exitCode).toBe(1);
+    const lines = wrong.stderr.toString().trimEnd().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/cannot reach PostgreSQL at postgres:\/\/argy:\*\*\*@127\.0\.0\.1:1\/argy/);
+    expect(wrong.stderr.toString() + wrong.stdout.toString()).not.toContain("s3cret-pw");
+  }, 60_000);
 
   test("serve --log-format json: /metrics from prom-client inside the binary; every log line is JSON with no secret", async () => {
     const jsonData = join(work, "data-json");
