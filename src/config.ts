@@ -5,6 +5,8 @@ import { join } from "node:path";
 export const VERSION = "1.1.0";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
+/** `text`: one readable line per event; `json`: one JSON object per line for log shippers. */
+export type LogFormat = "text" | "json";
 
 /** SQLite's `PRAGMA synchronous` in WAL mode: `normal` survives a process crash, `full` also power loss. */
 export type SyncMode = "normal" | "full";
@@ -15,6 +17,11 @@ export interface Config {
   readonly host: string;
   readonly port: number;
   readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
+  /** Bearer token that may read `/metrics` besides the admin token; "" = admin token only. */
+  readonly metricsToken: string;
+  /** Rooms that get their own `room` label in /metrics; the rest are counted as "other". */
+  readonly metricsRooms: number;
   readonly maxText: number;
   readonly maxWait: number;
   readonly maxHistory: number;
@@ -36,6 +43,10 @@ export interface Config {
   readonly bodyCap: number;
   readonly maxAudit: number;
   readonly authFailMax: number;
+  /** Behind a load balancer: key the failed-auth throttle on the last X-Forwarded-For entry. */
+  readonly trustProxy: boolean;
+  /** PostgreSQL connection URL (postgres://…) selecting the PostgreSQL store; null = SQLite in the data dir. */
+  readonly databaseUrl: string | null;
   /** Default claim lease in seconds when a claim names no ttl_s (10..86400). */
   readonly claimTtl: number;
   /** Consecutive agent messages without an operator message before a room pauses; 0 = off. */
@@ -56,6 +67,9 @@ export interface Config {
 export interface ConfigFlags {
   host?: string;
   port?: number | string;
+  /** `--database postgres://…` (serve, up). */
+  database?: string;
+  logFormat?: string;
 }
 
 export interface LoadedConfig {
@@ -129,11 +143,28 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Loa
     port = p;
   }
 
+  const databaseUrl = flags.database?.trim() || read("ARGYBARGY_DATABASE_URL") || null;
+  // Never echo the value: it may hold a password.
+  if (databaseUrl !== null && !/^postgres(ql)?:\/\/[^\s]+$/i.test(databaseUrl)) {
+    throw new Error(`${flags.database?.trim() ? "--database" : "ARGYBARGY_DATABASE_URL"} must be a postgres:// (or postgresql://) URL`);
+  }
+  const formatRaw = flags.logFormat?.trim().toLowerCase() ?? read("ARGYBARGY_LOG_FORMAT")?.toLowerCase();
+  if (flags.logFormat !== undefined && formatRaw !== "text" && formatRaw !== "json") {
+    throw new Error(`--log-format must be text or json, got ${JSON.stringify(flags.logFormat.slice(0, 40))}`);
+  }
+  let logFormat: LogFormat = "text";
+  if (formatRaw === "json" || formatRaw === "text") logFormat = formatRaw;
+  else if (formatRaw !== undefined) warnings.push(`ARGYBARGY_LOG_FORMAT=${JSON.stringify(formatRaw.slice(0, 40))} is not text or json; using text`);
+
   const config: Config = Object.freeze({
     dataDir: read("ARGYBARGY_DATA") ?? join(homedir(), ".argybargy"),
     host: flags.host?.trim() || read("ARGYBARGY_HOST") || "127.0.0.1",
     port,
     logLevel: parseLogLevel(read("ARGYBARGY_LOG_LEVEL")),
+    logFormat,
+    metricsToken: read("ARGYBARGY_METRICS_TOKEN") ?? "",
+    // 20 rooms × the per-room series stays well inside what a Prometheus server takes per target.
+    metricsRooms: int("ARGYBARGY_METRICS_ROOMS", 20, 0),
     maxText,
     maxWait,
     maxHistory: int("ARGYBARGY_MAX_HISTORY", 500, 1),
@@ -151,6 +182,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Loa
     bodyCap: Math.max(maxBodyBytes, 12 * maxText + 4096),
     maxAudit: int("ARGYBARGY_MAX_AUDIT", 10000, 0),
     authFailMax: int("ARGYBARGY_AUTH_FAIL_MAX", 20, 0),
+    databaseUrl,
+    trustProxy: bool("ARGYBARGY_TRUST_PROXY", false),
     claimTtl,
     loopGuard: int("ARGYBARGY_LOOP_GUARD", 50, 0),
     // 4: a browser tab, attach and a retry or two; more from one code is usually a leak.

@@ -3,10 +3,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig, type Config } from "../src/config.ts";
 import { createApp } from "../src/http/app.ts";
+import { PromMetrics } from "../src/http/metrics.ts";
 import { LocalBus } from "../src/relay/bus.ts";
 import { Operator } from "../src/relay/operator.ts";
 import { Relay } from "../src/relay/relay.ts";
+import type { BulkStore, Store } from "../src/relay/types.ts";
+import { PgSharedState } from "../src/store/pg-shared.ts";
+import { PgStore } from "../src/store/postgres.ts";
+import { timedStore } from "../src/relay/timed-store.ts";
 import { SqliteStore } from "../src/store/sqlite.ts";
+import { freshSchema, testDatabaseUrlSync } from "./pg-cluster.ts";
 
 /** Real time plus an offset that tests move forward instead of sleeping. */
 export class TestClock {
@@ -31,11 +37,31 @@ export function tempDir(prefix = "argy-test-"): { path: string; cleanup: () => v
 }
 
 /**
+ * Which store the relay-level helpers use: "postgres" when ARGYBARGY_TEST_STORE=postgres
+ * (scripts/test runs tests/http a second time so), else "sqlite".
+ */
+export const TEST_STORE: "sqlite" | "postgres" = process.env.ARGYBARGY_TEST_STORE === "postgres" ? "postgres" : "sqlite";
+
+/** A database URL whose `?schema=` no other test uses (PostgreSQL runs only). */
+export function freshDatabaseUrl(): string {
+  const u = new URL(testDatabaseUrlSync());
+  u.searchParams.set("schema", freshSchema());
+  return u.toString();
+}
+
+/** A fresh, empty store of the kind TEST_STORE names (PostgreSQL: its own schema, migrated on first use). */
+export function newTestStore(): Store & BulkStore {
+  return TEST_STORE === "postgres" ? new PgStore(freshDatabaseUrl(), { max: 3, idleSeconds: 2 }) : SqliteStore.open(":memory:");
+}
+
+/**
  * The default Config with ARGYBARGY_* overrides given as environment strings. The loop guard is
  * off unless a test sets ARGYBARGY_LOOP_GUARD: many tests post far more than 50 agent messages.
+ * In PostgreSQL runs it points servers started from it at a fresh schema, unless the test sets a database.
  */
 export function testConfig(env: Record<string, string> = {}, dataDir = "/nonexistent-test-data"): Config {
-  return loadConfig({}, { ARGYBARGY_DATA: dataDir, ARGYBARGY_LOOP_GUARD: "0", ...env }).config;
+  const db = TEST_STORE === "postgres" && env.ARGYBARGY_DATABASE_URL === undefined ? { ARGYBARGY_DATABASE_URL: freshDatabaseUrl() } : {};
+  return loadConfig({}, { ARGYBARGY_DATA: dataDir, ARGYBARGY_LOOP_GUARD: "0", ...db, ...env }).config;
 }
 
 /** Commit options of an agent post without quota or key (`relay.commit(draft, AGENT_POST)`). */
@@ -45,15 +71,23 @@ export const INSERT_DEFAULTS = { replyTo: null, thread: null, byOperator: false,
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
 
-/** A Relay and Operator on a fresh in-memory database (the real SqliteStore, no mocks). */
+/** A Relay and Operator on a fresh database (the real store of TEST_STORE, no mocks), counting into `metrics`. */
 export function newTestRelay(env: Record<string, string> = {}) {
   const config = testConfig(env);
-  const store = SqliteStore.open(":memory:");
+  const store = newTestStore();
   const clock = new TestClock();
-  const relay = new Relay({ store, bus: new LocalBus(), clock, limits: config, adminToken: ADMIN_TOKEN });
+  // On PostgreSQL the relay keeps what instances share (rate, presence, throttle, token) in the database, as `serve` does.
+  const shared = store instanceof PgStore ? new PgSharedState(store) : undefined;
+  const metrics = new PromMetrics(config.metricsRooms, false);
+  const relay = new Relay({ store: timedStore(store, metrics), metrics, bus: new LocalBus(), shared, clock, limits: config, adminToken: ADMIN_TOKEN });
   let savedToken: string | null = null;
-  const operator = new Operator(relay, { save: (t) => { savedToken = t; } });
-  return { config, store, clock, relay, operator, savedToken: () => savedToken };
+  const operator = new Operator(relay, {
+    save: async (t) => {
+      savedToken = t;
+      await shared?.saveAdminToken(t, false);
+    },
+  });
+  return { config, store, clock, relay, operator, metrics, savedToken: () => savedToken };
 }
 
 /** An in-process app (never listening) with helpers to call it as a guest, an agent or the admin. */
@@ -61,7 +95,7 @@ export function newTestApp(env: Record<string, string> = {}) {
   const t = newTestRelay(env);
   const errors: unknown[] = [];
   const app = createApp({
-    relay: t.relay, operator: t.operator, config: t.config, startedMs: Date.now(), publicUrl: () => null,
+    relay: t.relay, operator: t.operator, config: t.config, metrics: t.metrics, startedMs: Date.now(), publicUrl: () => null,
     logError: (_id, err) => errors.push(err),
   });
   /** Sends a request; `body` objects are JSON-encoded, strings sent as they are. */

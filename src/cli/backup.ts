@@ -18,6 +18,8 @@ export const backupCommand = defineCommand({
   },
   run(ctx) {
     const { config, out } = setupVerb(ctx);
+    // The PostgreSQL store is not this verb's: say so rather than quietly writing a SQLite file beside it.
+    if (config.databaseUrl) fail("backup copies the SQLite store of ARGYBARGY_DATA; with ARGYBARGY_DATABASE_URL set, back PostgreSQL up with pg_dump; nothing was changed");
     const file = resolve(ctx.args.file);
     let report;
     try {

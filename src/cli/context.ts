@@ -2,6 +2,7 @@ import type { CommandContext } from "citty";
 import { loadConfig, type Config, type ConfigFlags } from "../config.ts";
 import type { Store } from "../relay/types.ts";
 import { DataDir } from "../store/files.ts";
+import { maskUrl, PgStore } from "../store/postgres.ts";
 import { SqliteStore } from "../store/sqlite.ts";
 import { fail, Output, type CliIo } from "./output.ts";
 
@@ -35,10 +36,10 @@ export function setupVerb(ctx: CommandContext<any>, flags: ConfigFlags = {}): Ve
  */
 export async function withStore<T>(config: Config, fn: (store: Store, dataDir: DataDir) => Promise<T>): Promise<T> {
   const dataDir = new DataDir(config.dataDir);
-  let store: SqliteStore;
+  let store: Store;
   try {
     dataDir.ensure();
-    store = SqliteStore.open(dataDir.dbPath);
+    store = (await openStore(config, dataDir)).store;
   } catch (err) {
     fail(oneLine((err as Error).message));
   }
@@ -65,4 +66,24 @@ export function publicUrl(config: Config, flag: string | undefined): string {
 /** Collapses whitespace so a message from elsewhere stays one line on stderr. */
 export function oneLine(text: string): string {
   return text.replace(/\s+/g, " ").trim();
+}
+
+/** The store the config selects, opened and migrated; `pg` is set when it is PostgreSQL. */
+export interface OpenedStore {
+  store: Store;
+  pg: PgStore | null;
+  /** For the start-up log line: which store, where (a database URL with its password masked). */
+  label: string;
+}
+
+/**
+ * Opens PostgreSQL when ARGYBARGY_DATABASE_URL / --database is set, else SQLite in the data
+ * dir. Throws with a one-line reason (never the password) when it cannot.
+ */
+export async function openStore(config: Config, dataDir: DataDir): Promise<OpenedStore> {
+  if (config.databaseUrl) {
+    const pg = await PgStore.open(config.databaseUrl);
+    return { store: pg, pg, label: `store=postgres database=${maskUrl(config.databaseUrl)}` };
+  }
+  return { store: SqliteStore.open(dataDir.dbPath, config.sync), pg: null, label: `store=sqlite file=${dataDir.dbPath} sync=${config.sync}` };
 }

@@ -97,6 +97,8 @@ export const importCommand = defineCommand({
   },
   async run(ctx) {
     const { config, out } = setupVerb(ctx);
+    // The PostgreSQL store is not this verb's: say so rather than quietly writing a SQLite file beside it.
+    if (config.databaseUrl) fail("import writes a SQLite data dir; to bring 1.0 data into PostgreSQL, import without ARGYBARGY_DATABASE_URL into an empty ARGYBARGY_DATA, then run argybargy migrate --to <url>; nothing was changed");
     const source = resolve(ctx.args.dir);
     const sourceDb = join(source, "argybargy.db");
     if (!existsSync(sourceDb)) fail(`${source} holds no argybargy.db; give the 1.0 data directory`);

@@ -13,6 +13,7 @@ import { hookCommand } from "./hook.ts";
 import { importCommand } from "./import.ts";
 import { inviteCommand } from "./invite.ts";
 import { mcpCommand } from "./mcp.ts";
+import { migrateCommand } from "./migrate.ts";
 import { CliExit, stripAnsi, USAGE_EXIT, type CliIo } from "./output.ts";
 import { postCommand } from "./post.ts";
 import { reopenCommand } from "./reopen.ts";
@@ -44,6 +45,7 @@ const VERBS: Record<string, CommandDef<any>> = {
   import: importCommand,
   backup: backupCommand,
   restore: restoreCommand,
+  migrate: migrateCommand,
   mcp: mcpCommand,
 };
 

@@ -25,7 +25,7 @@ export const mcpCommand = defineCommand({
   args: agentArgs,
   async run(ctx) {
     const { io, config } = setupVerb(ctx);
-    const log = createLogger(config.logLevel);
+    const log = createLogger(config.logLevel, config.logFormat);
     const env = loadAgentEnv(io.env);
     const code = agentCode(ctx.args, env);
     const endpoint = new URL(`${agentUrl(ctx.args.url, env, config.port).replace(/\/+$/, "").replace(/\/mcp$/, "")}/mcp`);

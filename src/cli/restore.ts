@@ -17,6 +17,8 @@ export const restoreCommand = defineCommand({
   },
   run(ctx) {
     const { config, out } = setupVerb(ctx);
+    // The PostgreSQL store is not this verb's: say so rather than quietly writing a SQLite file beside it.
+    if (config.databaseUrl) fail("restore writes the SQLite store of ARGYBARGY_DATA; with ARGYBARGY_DATABASE_URL set, restore PostgreSQL with pg_restore (or restore into a data dir, then argybargy migrate --to); nothing was changed");
     const file = resolve(ctx.args.file);
     const dataDir = new DataDir(config.dataDir);
     let report;

@@ -2,14 +2,19 @@ import { defineCommand } from "citty";
 import type { ConsolaInstance } from "consola";
 import { VERSION, type Config } from "../config.ts";
 import { createApp, type App } from "../http/app.ts";
+import { PromMetrics } from "../http/metrics.ts";
 import { LocalBus } from "../relay/bus.ts";
 import { newSecret } from "../relay/codes.ts";
 import { Operator } from "../relay/operator.ts";
 import { Relay } from "../relay/relay.ts";
+import { timedStore } from "../relay/timed-store.ts";
 import { DataDir } from "../store/files.ts";
-import { SqliteStore } from "../store/sqlite.ts";
+import { PgBus } from "../store/pg-bus.ts";
+import { maskUrl } from "../store/postgres.ts";
+import { PgSharedState } from "../store/pg-shared.ts";
+import type { Bus } from "../relay/types.ts";
 import { createLogger } from "./log.ts";
-import { setupVerb } from "./context.ts";
+import { openStore, setupVerb } from "./context.ts";
 import { fail } from "./output.ts";
 
 /** Seconds between upkeep sweeps (presence transitions, rate logs, throttle windows, ended claim leases). */
@@ -20,6 +25,8 @@ const PURGE_MS = 3600_000;
 export interface RunningServer {
   app: App;
   relay: Relay;
+  /** What `/metrics` exposes. */
+  metrics: PromMetrics;
   dataDir: DataDir;
   url: string;
   port: number;
@@ -32,38 +39,59 @@ export interface RunningServer {
  * THE wiring point: data dir → store (migrated, codes hashed, expired purged) → admin token →
  * Relay → HTTP app → listen (SPEC §7.14). Throws with a one-line reason when it cannot start.
  */
-export async function startServer(config: Config, log: ConsolaInstance = createLogger(config.logLevel)): Promise<RunningServer> {
+export async function startServer(config: Config, log: ConsolaInstance = createLogger(config.logLevel, config.logFormat)): Promise<RunningServer> {
   const dataDir = new DataDir(config.dataDir);
   dataDir.ensure();
-  const store = SqliteStore.open(dataDir.dbPath, config.sync);
+  const { store, pg, label } = await openStore(config, dataDir);
+  let bus: Bus & { stop?: () => Promise<void> };
+  try {
+    bus = pg ? await PgBus.start(pg) : new LocalBus();
+  } catch (err) {
+    await store.close();
+    throw new Error(`cannot LISTEN on the database: ${(err as Error).message}`);
+  }
   if (config.hashCodes) {
     const n = await store.hashPlaintextCodes();
-    if (n) log.info(`converted ${n} plaintext code(s) to hashed form`);
+    if (n) log.info(`converted ${n} plaintext code(s) to hashed form`, { converted: n });
   }
   await store.purgeExpiredCodes(Date.now() - 7 * 86_400_000);
+  // Several instances share one admin token through the database (a first start adopts the file's).
+  const shared = pg ? new PgSharedState(pg) : undefined;
   let adminToken = dataDir.readToken();
-  if (!adminToken) {
+  if (shared) {
+    adminToken = await shared.saveAdminToken(adminToken || newSecret(), true);
+  } else if (!adminToken) {
     adminToken = newSecret();
     dataDir.writeToken(adminToken);
   }
   dataDir.removeUrl();
+  const metrics = new PromMetrics(config.metricsRooms);
   const relay = new Relay({
-    store, bus: new LocalBus(), clock: { now: () => Date.now() }, limits: config, adminToken,
+    store: timedStore(store, metrics), metrics, bus, shared, clock: { now: () => Date.now() }, limits: config, adminToken,
     onEvent: (e) => {
-      if (e.kind === "connect") log.info(`peer connected: ${e.name} in #${e.room}`);
+      if (e.kind === "connect") log.info(`peer connected: ${e.name} in #${e.room}`, { name: e.name, room: e.room });
       else if (e.kind === "receipts_failed") log.error("writing receipt marks failed:", e.error);
       else log.warn("admin token regenerated; the old token no longer works");
     },
   });
-  const operator = new Operator(relay, { save: (token) => dataDir.writeToken(token) });
-  const app = createApp({
-    relay, operator, config, startedMs: Date.now(), publicUrl: () => dataDir.readUrl(),
-    logError: (id, err) => log.error(`request ${id} failed:`, err),
+  const operator = new Operator(relay, {
+    save: async (token) => {
+      if (shared) await shared.saveAdminToken(token, false);
+      else dataDir.writeToken(token);
+    },
   });
-  log.info(`argybargy ${VERSION} data=${config.dataDir} hash_codes=${config.hashCodes} retention=${config.maxMessagesPerRoom || "unlimited"} sync=${config.sync}`);
+  const app = createApp({
+    relay, operator, config, metrics, startedMs: Date.now(), publicUrl: () => dataDir.readUrl(),
+    logError: (id, err) => log.error(`request ${id} failed:`, { request_id: id }, err),
+    storeHealthy: pg ? () => pg.ping() : undefined,
+  });
+  log.info(`argybargy ${VERSION} ${label} data=${config.dataDir} hash_codes=${config.hashCodes} retention=${config.maxMessagesPerRoom || "unlimited"}`, {
+    version: VERSION, store: pg ? "postgres" : "sqlite", data: config.dataDir, hash_codes: config.hashCodes, retention: config.maxMessagesPerRoom, metrics_token: config.metricsToken !== "",
+  });
   try {
     app.listen({ hostname: config.host, port: config.port });
   } catch (err) {
+    await bus.stop?.();
     await store.close();
     const code = (err as NodeJS.ErrnoException).code;
     throw new Error(code === "EADDRINUSE"
@@ -71,13 +99,16 @@ export async function startServer(config: Config, log: ConsolaInstance = createL
       : `cannot listen on ${config.host}:${config.port} (${code ?? (err as Error).message})`);
   }
   const sweep = setInterval(() => void relay.sweep().catch((e) => log.error("sweep failed:", e)), SWEEP_SECONDS * 1000);
-  const purge = setInterval(() => void relay.purgeExpiredCodes().catch((e) => log.error("purge failed:", e)), PURGE_MS);
+  const purge = setInterval(() => {
+    void relay.purgeExpiredCodes().catch((e) => log.error("purge of expired codes failed:", e));
+    void shared?.sweep(Date.now() - 3600_000).catch((e) => log.error("sweep of shared state failed:", e));
+  }, PURGE_MS);
   sweep.unref();
   purge.unref();
   const port = app.server!.port!;
   let stopping: Promise<void> | null = null;
   return {
-    app, relay, dataDir, port, adminToken,
+    app, relay, metrics, dataDir, port, adminToken,
     url: `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`,
     stop: () => (stopping ??= (async () => {
       clearInterval(sweep);
@@ -88,6 +119,8 @@ export async function startServer(config: Config, log: ConsolaInstance = createL
       // answers just produced reach their sockets, then the rest are closed.
       await new Promise((r) => setTimeout(r, 50));
       await app.stop(true);
+      await shared?.flush();
+      await bus.stop?.();
       await store.close();
     })()),
   };
@@ -132,15 +165,20 @@ export const serveCommand = defineCommand({
   args: {
     host: { type: "string", description: "Bind address (default ARGYBARGY_HOST or 127.0.0.1)" },
     port: { type: "string", description: "Bind port (default ARGYBARGY_PORT or 8765)" },
+    database: { type: "string", description: "PostgreSQL URL (postgres://…) for several instances on one database (default ARGYBARGY_DATABASE_URL, else SQLite)" },
+    "log-format": { type: "string", valueHint: "text|json", description: "Server log format on stderr: text, or json (one object per line; default ARGYBARGY_LOG_FORMAT or text)" },
   },
   async run(ctx) {
-    const { io, config, out } = setupVerb(ctx, { host: ctx.args.host, port: ctx.args.port });
-    const server = await startServer(config, createLogger(config.logLevel)).catch((err) => fail((err as Error).message));
+    const { io, config, out } = setupVerb(ctx, { host: ctx.args.host, port: ctx.args.port, database: ctx.args.database, logFormat: ctx.args["log-format"] });
+    const server = await startServer(config, createLogger(config.logLevel, config.logFormat)).catch((err) => fail((err as Error).message));
     out.line(`argybargy ${VERSION} listening on ${server.url}`);
     out.line(`dashboard: ${server.url}/dashboard`);
-    out.line(`state dir: ${config.dataDir} (one server process per data directory)`);
+    out.line(config.databaseUrl
+      ? `store: PostgreSQL ${maskUrl(config.databaseUrl)} (any number of instances may share it)`
+      : `state dir: ${config.dataDir} (one server process per data directory)`);
     // The token only on a terminal: piped output ends up in logs (SPEC §8).
     if (io.isTTY) out.line(`admin token: ${server.adminToken}`);
+    else if (config.databaseUrl) out.line("admin token: in the database (print it with: argybargy token, same ARGYBARGY_DATABASE_URL)");
     else out.line(`admin token: in ${server.dataDir.tokenPath} (print it with: argybargy token)`);
     await untilStopped(io.stop);
     await withinGrace(() => server.stop());

@@ -14,11 +14,12 @@ export const upCommand = defineCommand({
   args: {
     host: { type: "string", description: "Bind address (default ARGYBARGY_HOST or 127.0.0.1)" },
     port: { type: "string", description: "Bind port (default ARGYBARGY_PORT or 8765)" },
+    database: { type: "string", description: "PostgreSQL URL (postgres://…) instead of SQLite (default ARGYBARGY_DATABASE_URL)" },
     tunnel: { type: "boolean", default: true, negativeDescription: "Do not start a tunnel; serve locally only" },
   },
   async run(ctx) {
-    const { io, config, out } = setupVerb(ctx, { host: ctx.args.host, port: ctx.args.port });
-    const server = await startServer(config, createLogger(config.logLevel)).catch((err) => fail((err as Error).message));
+    const { io, config, out } = setupVerb(ctx, { host: ctx.args.host, port: ctx.args.port, database: ctx.args.database });
+    const server = await startServer(config, createLogger(config.logLevel, config.logFormat)).catch((err) => fail((err as Error).message));
     const stopped = untilStopped(io.stop);
     let tunnel: Tunnel | null = null;
     if (!ctx.args.tunnel) {

@@ -1,9 +1,10 @@
 /* argybargy dashboard: Entry module: phone navigation, theme, the 1 s tick, event wiring and boot. */
-import { autosize, closeMenu, cycleExpects, editSender, openMenu, send } from "./composer.js";
+import { autosize, cancelReply, closeMenu, cycleExpects, editSender, openMenu, send } from "./composer.js";
 import { h, icon } from "./dom.js";
 import { closeDrawer, copyText, mint, openDrawer, regenerate, renderKeys, saveToken } from "./drawer.js";
 import { renderHeader } from "./header.js";
 import { loadSeen, lockOut, refresh, setConn, startFeed } from "./live.js";
+import { closeReceipts } from "./receipts.js";
 import { render, renderSidebar } from "./sidebar.js";
 import { S, T, newTimeline } from "./state.js";
 import { onScroll, scrollToBottom, updateJump } from "./timeline.js";
@@ -86,6 +87,7 @@ function wire() {
   document.addEventListener("keydown", (e) => {
     if (e.key !== "Escape") return;
     if (S.menuOpen) { closeMenu(); $("toPill").focus(); } else if (S.drawerOpen) closeDrawer(); else if (S.navOpen) closeNav();
+    else if (!closeReceipts() && document.activeElement === $("composerInput")) cancelReply();
   });
   $("adTokenSave").addEventListener("click", saveToken);
   $("adToken").addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); saveToken(); } });

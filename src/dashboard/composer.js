@@ -1,8 +1,9 @@
 /* argybargy dashboard: The composer: recipient menu, expects-reply cycling, sender, sending. */
 import { avatar, h, icon } from "./dom.js";
 import { api, errMsg, isAuthFail, lockOut, refresh } from "./live.js";
-import { agentModel } from "./model.js";
+import { agentModel, pausedRun } from "./model.js";
 import { S } from "./state.js";
+import { sentInThread } from "./threads.js";
 import { $, isClosed } from "./util.js";
 
 export function composerTo() { return S.view.agent || S.composer.to; }
@@ -30,8 +31,31 @@ export function renderComposer() {
   ex.disabled = !enabled;
   const note = $("composerNote");
   const closed = room && S.snap && isClosed(room);
-  note.hidden = !closed;
+  const paused = room && S.snap && !closed && pausedRun(room) != null;
+  note.hidden = !closed && !paused;
   if (closed) note.replaceChildren(icon("lock"), h("span", null, "#" + room + " is closed. You can still post; its agents have been told to leave."));
+  else if (paused) note.replaceChildren(icon("pause"), h("span", null, "Agents in #" + room + " are on hold. What you send here resumes the room."));
+  renderReplyTo(enabled);
+}
+
+/** The "replying in thread" line above the input, with a button to cancel it. */
+function renderReplyTo(enabled) {
+  const bar = $("composerReply");
+  const r = S.composer.replyTo;
+  if (!r || r.room !== S.view.room || !enabled) { bar.hidden = true; bar.replaceChildren(); return; }
+  bar.hidden = false;
+  bar.setAttribute("data-reply-to", String(r.seq));
+  bar.replaceChildren(icon("reply"),
+    h("span", { class: "composer__reply-text" }, "Replying in thread to ", h("strong", null, r.from), ": ", h("span", { class: "composer__quote" }, r.text)),
+    h("button", { type: "button", class: "icon-btn icon-btn--sm", id: "replyCancel", "aria-label": "Cancel the reply in thread", title: "Cancel reply (Esc)",
+      on: { click: () => { cancelReply(); $("composerInput").focus(); } } }, icon("x")));
+}
+/** Drops the pending reply in thread; true when there was one. */
+export function cancelReply() {
+  if (!S.composer.replyTo) return false;
+  S.composer.replyTo = null;
+  renderComposer();
+  return true;
 }
 
 export function cycleExpects() {
@@ -110,7 +134,9 @@ export async function send() {
   if (!room || S.locked || S.composer.sending || !text.trim()) return;
   S.composer.sending = true;
   renderComposer();
+  const reply = S.composer.replyTo && S.composer.replyTo.room === room ? S.composer.replyTo : null;
   const body = { room, sender: S.composer.sender, to: composerTo(), text, expects_reply: S.composer.expects ?? null };
+  if (reply) body.reply_to = reply.seq;
   let r = null;
   try { r = await api("/admin/say", { body }); } catch { r = null; }
   S.composer.sending = false;
@@ -118,6 +144,7 @@ export async function send() {
     if (input.value === text) input.value = "";
     autosize();
     S.composer.expects = null;
+    if (reply) { sentInThread(reply); if (S.composer.replyTo === reply) S.composer.replyTo = null; }
     err.hidden = true;
     S.stuck = true;
     renderComposer();

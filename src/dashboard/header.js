@@ -3,12 +3,15 @@ import { runTimers } from "./app.js";
 import { avatar, changed, h, icon, rebuild } from "./dom.js";
 import { toast } from "./drawer.js";
 import { api, errMsg, isAuthFail, lockOut, refresh } from "./live.js";
-import { agentModel, findAgent, fmtAt, fmtFull, latestTurn, questionClock, sinceFetch, summaries } from "./model.js";
+import { claimBadge } from "./leases.js";
+import { agentModel, findAgent, fmtAt, fmtFull, latestTurn, pausedRun, questionClock, sinceFetch, summaries } from "./model.js";
+import { pausedWhy, renderPauseBar } from "./paused.js";
 import { render, selectRoom, stampFor } from "./sidebar.js";
 import { S, T } from "./state.js";
 import { $, lastSeen, num, roomStatus } from "./util.js";
 
 export function renderHeader() {
+  renderPauseBar();
   const body = $("headBody");
   const room = S.view.room, agent = S.view.agent;
   let sig;
@@ -21,7 +24,8 @@ export function renderHeader() {
     const m = agentModel(room);
     const sum = summaries().get(room);
     const a = agent ? findAgent(room, agent) : null;
-    sig = JSON.stringify([S.fetchN, room, agent, st, turn && [turn.seq, turn.claimed_by, turn.expects_reply_resolved, questionClock(turn, S.tl.msgs, room).done],
+    sig = JSON.stringify([S.fetchN, room, agent, st, pausedRun(room),
+      turn && [turn.seq, turn.claimed_by, turn.claim_expires_at, turn.expects_reply_resolved, questionClock(turn, S.tl.msgs, room).done],
       m.listed.filter((r) => r.online).length, sum && [sum.messages, sum.last_seq], S.armed.close && S.armed.close.room,
       a && [a.online, stampFor(a).kind]]);
   }
@@ -71,14 +75,16 @@ export function headerDirect(body, room, agent) {
 export function headerRoom(body, room) {
   const st = roomStatus(room);
   const closed = st.status === "closed";
+  const why = closed ? null : pausedWhy(room);
+  const shown = why ? "paused" : st.status;
   const sum = summaries().get(room);
   const present = agentModel(room).listed.filter((r) => r.online).length;
   const titles = h("div", { class: "conv-header__titles" });
   const top = h("div", { class: "conv-header__row" },
     h("h1", { class: "conv-header__title", "data-testid": "channel-title" }, room),
-    h("span", { class: "status-pill", "data-testid": "room-status", "data-status": st.status,
-      title: closed ? "Closed" + (st.closed_by ? " by " + st.closed_by : "") + fmtAt(fmtFull, st.closed_at, " · ") : "Open: agents may post" },
-    st.status));
+    h("span", { class: "status-pill", "data-testid": "room-status", "data-status": shown,
+      title: closed ? "Closed" + (st.closed_by ? " by " + st.closed_by : "") + fmtAt(fmtFull, st.closed_at, " · ") : why || "Open: agents may post" },
+    shown));
   const meta = h("div", { class: "conv-header__meta" });
   meta.append(h("span", { class: "meta-item", title: present + " agent" + (present === 1 ? "" : "s") + " online" }, icon("users"), present + " present"));
   if (sum && num(sum.last_seq) > 0) {
@@ -89,8 +95,9 @@ export function headerRoom(body, room) {
   const turn = latestTurn(S.tl.msgs);
   if (turn) {
     if (turn.claimed_by) {
-      meta.append(h("span", { class: "chip chip--turn", "data-turn": "claimed", title: "Latest question (#" + turn.seq + ") was claimed" },
-        icon("check"), "claimed · " + turn.claimed_by));
+      const chip = claimBadge(turn, T.head, "chip chip--turn");
+      chip.setAttribute("data-turn", "claimed");
+      meta.append(chip);
     } else {
       const clock = questionClock(turn, S.tl.msgs, room);
       const t = h("span", { class: "chip__timer" });
@@ -108,7 +115,7 @@ export function headerRoom(body, room) {
     title: closed ? "Reopen #" + room + " so agents may post again" : armed ? "Click again to close #" + room + " and dismiss its agents" : "Close #" + room + ": every agent is told to leave",
     on: { click: () => lifecycle(closed ? "reopen" : "close") },
   }, icon(closed ? "unlock" : "lock"), closed ? "Reopen room" : armed ? "Confirm close" : "Close room");
-  body.append(h("span", { class: "conv-header__icon" + (closed ? " is-closed" : "") }, icon(closed ? "lock" : "hash")), titles,
+  body.append(h("span", { class: "conv-header__icon" + (closed ? " is-closed" : "") }, icon(closed ? "lock" : why ? "pause" : "hash")), titles,
     h("span", { class: "conv-header__spacer" }), btn);
 }
 

@@ -59,7 +59,17 @@ export function allRooms() {
   for (const c of arr(sn.codes)) take(c && c.room);
   for (const r of summaries().keys()) take(r);
   if (S.view.room) take(S.view.room);
-  return [...sums.map((r) => r.room), ...[...rest].sort()];
+  const ordered = [...sums.map((r) => r.room), ...[...rest].sort()];
+  // Rooms the loop guard paused need the operator: they lead the list.
+  const all = summaries();
+  const paused = (r) => { const s = all.get(r); return !!s && s.paused === true; };
+  return [...ordered.filter(paused), ...ordered.filter((r) => !paused(r))];
+}
+/** The agent-message run after which the loop guard paused `room`, or null when it is not paused. */
+export function pausedRun(room, sums = summaries()) {
+  const s = sums.get(room);
+  if (!s || s.paused !== true) return null;
+  return num(s.agent_run) || num(S.snap && S.snap.loop_guard);
 }
 export function unread(room, sums) {
   if (room === S.view.room) return false;

@@ -4,8 +4,9 @@ import { closeMenu, renderComposer } from "./composer.js";
 import { avatar, changed, h, icon, rebuild, srOnly } from "./dom.js";
 import { renderDrawer } from "./drawer.js";
 import { renderHeader } from "./header.js";
+import { claimBadge } from "./leases.js";
 import { reconcileSeen, refresh } from "./live.js";
-import { agentModel, allRooms, fmtAt, fmtShort, sinceFetch, summaries, unread } from "./model.js";
+import { agentModel, allRooms, fmtAt, fmtShort, pausedRun, sinceFetch, summaries, unread } from "./model.js";
 import { S, T, newTimeline } from "./state.js";
 import { renderTimeline } from "./timeline.js";
 import { $, LOUD_S, LS, agentState, arr, fmtWait, isClosed, lastSeen, lsSet, num, partitionRooms, roomStatus, waitingRows } from "./util.js";
@@ -20,6 +21,8 @@ export function selectRoom(room, opts = {}) {
     S.tl = newTimeline(room);
     S.composer.to = "all";
     S.composer.expects = null;
+    S.composer.replyTo = null;
+    S.receiptsOpen = null;
     S.armed.close = null;
     try {
       const u = new URL(location.href);
@@ -58,7 +61,7 @@ export function renderInbox(locked) {
   const box = $("sbInbox");
   const rows = locked ? [] : waitingRows();
   // Timers count from the snapshot they were built from, so every new snapshot rebuilds.
-  if (!changed("inbox", JSON.stringify([S.fetchN, rows.map((r) => [r.room, r.seq, r.from, r.text, r.expects])]))) { runTimers(T.inbox); return; }
+  if (!changed("inbox", JSON.stringify([S.fetchN, rows.map((r) => [r.room, r.seq, r.from, r.text, r.expects, r.note, r.claimed_by, r.claim_expires_at])]))) { runTimers(T.inbox); return; }
   T.inbox = [];
   rebuild(box, () => {
     if (!rows.length) { box.hidden = true; return; }
@@ -85,7 +88,9 @@ export function renderInbox(locked) {
           h("span", { class: "wait-row__name" }, w.from),
           h("span", { class: "wait-row__room" }, "#" + w.room),
           timer),
-        h("span", { class: "wait-row__text", "data-testid": "waiting-text" }, w.text)));
+        h("span", { class: "wait-row__text", "data-testid": "waiting-text" }, w.text),
+        w.claimed_by ? claimBadge(w, T.inbox, "wait-row__claim") : null,
+        w.note ? h("span", { class: "wait-row__note", "data-testid": "waiting-note" }, icon("refresh"), w.note) : null));
       T.inbox.push(() => {
         const s = w.base + sinceFetch();
         timer.textContent = fmtWait(s);
@@ -117,7 +122,7 @@ export function renderRooms(locked) {
   const model = part.shown.map((room) => {
     const st = roomStatus(room);
     const s = sums.get(room);
-    return { room, closed: st.status === "closed", by: st.closed_by, at: st.closed_at,
+    return { room, closed: st.status === "closed", by: st.closed_by, at: st.closed_at, paused: st.status !== "closed" ? pausedRun(room, sums) : null,
       n: s ? num(s.messages) : 0, has: !!s && num(s.last_seq) > 0, unread: unread(room, sums), active: room === S.view.room };
   });
   const sig = JSON.stringify([S.fetchN, model, S.showClosed, closedOthers, part.hidden.length]);
@@ -132,18 +137,19 @@ export function renderRooms(locked) {
       const meta = h("span", { class: "sb-room__meta", "data-testid": "room-meta" });
       const title = r.closed
         ? "#" + r.room + " — closed" + (r.by ? " by " + r.by : "") + fmtAt(fmtShort, r.at, " · ")
-        : "#" + r.room;
+        : r.paused != null ? "#" + r.room + " — paused by the loop guard after " + r.paused + " agent messages without you" : "#" + r.room;
       const btn = h("button", {
-        type: "button", class: "sb-room" + (r.closed ? " closed" : "") + (r.active ? " active" : ""),
-        "data-room": r.room, "data-status": r.closed ? "closed" : "open", "data-key": "r:" + r.room,
+        type: "button", class: "sb-room" + (r.closed ? " closed" : "") + (r.paused != null ? " paused" : "") + (r.active ? " active" : ""),
+        "data-room": r.room, "data-status": r.closed ? "closed" : r.paused != null ? "paused" : "open", "data-key": "r:" + r.room,
         "aria-current": r.active ? "true" : null, title,
         on: { click: () => selectRoom(r.room) },
       },
-      icon(r.closed ? "lock" : "hash", "sb-room__icon"),
+      icon(r.closed ? "lock" : r.paused != null ? "pause" : "hash", "sb-room__icon"),
       h("span", { class: "sb-room__name" }, r.room),
       r.unread ? h("span", { class: "unread-dot", "data-unread": "true" }, srOnly("unread messages")) : null,
       meta);
       if (r.closed) meta.textContent = "closed";
+      else if (r.paused != null) meta.replaceChildren(h("span", { class: "paused-badge", "data-testid": "paused-badge" }, "paused"));
       else if (r.has) {
         const s = sums.get(r.room);
         T.rooms.push(() => { meta.textContent = r.n + " · " + lastSeen(num(s.seconds_since_last) + sinceFetch()); });

@@ -11,12 +11,15 @@ export const S = {
   seen: new Map(),
   showClosed: false,
   theme: "auto",
-  composer: { sender: "operator", to: "all", expects: null, sending: false },
+  composer: { sender: "operator", to: "all", expects: null, sending: false, replyTo: null },
   armed: { close: null, revoke: null, regen: null },
   invitedOpen: false, navOpen: false, drawerOpen: false, menuOpen: false,
   prevOnline: new Map(), joinedAt: new Map(),
   feedGen: 0, feedCursor: null, feedCtl: null, feedBroken: false,
   recheckTimer: 0, mintRoom: null, sig: {}, fetchN: 0,
+  threadsOpen: new Set(),  // "room:seq" of expanded threads
+  receiptsOpen: null,      // "room:seq" of the message whose receipt list is shown
+  resuming: null,          // room whose resume request is in flight
 };
 export const T = { inbox: [], rooms: [], agents: [], head: [], tl: [], drawer: [] };
 

@@ -1,11 +1,13 @@
-/* argybargy dashboard: The message timeline: grouping, day dividers, scrolling and the jump button. */
+/* argybargy dashboard: The message timeline: grouping, day dividers, one message row, scrolling and the jump button. */
 import { runTimers } from "./app.js";
-import { send } from "./composer.js";
-import { avatar, changed, h, icon, timeEl } from "./dom.js";
+import { add, avatar, changed, h, icon, timeEl } from "./dom.js";
 import { openDrawer } from "./drawer.js";
+import { claimBadge, claimNote } from "./leases.js";
 import { loadOlder } from "./live.js";
 import { dayKey, dayLabel, questionClock } from "./model.js";
+import { receiptList, receiptTicks, receiptsSig } from "./receipts.js";
 import { S, T } from "./state.js";
+import { orphanMark, replyButton, splitThreads, threadFold } from "./threads.js";
 import { $, STICK_PX, arr, isClosed, str } from "./util.js";
 
 export function visibleMsgs() {
@@ -24,12 +26,15 @@ export function renderTimeline(anchor) {
   else mode = "msgs";
   const msgs = mode === "msgs" ? visibleMsgs() : [];
   const sig = JSON.stringify([mode, room, S.view.agent, tl.noMore, tl.loadingOlder, mode === "locked" && S.locked && S.locked.status,
-    msgs.map((m) => [m.seq, m.claimed_by, m.expects_reply_resolved]),
-    msgs.length ? isClosed(room) : 0, arr(S.snap && S.snap.waiting).filter((w) => w.room === room).map((w) => w.seq)]);
+    msgs.map((m) => [m.seq, m.claimed_by, m.expects_reply_resolved, m.claim_expires_at, m.claim_note, m.thread, m.receipts]),
+    msgs.length ? isClosed(room) : 0, arr(S.snap && S.snap.waiting).filter((w) => w.room === room).map((w) => w.seq),
+    [...S.threadsOpen], receiptsSig()]);
   if (!changed("tl", sig)) { runTimers(T.tl); return; }
   T.tl = [];
   const fromBottom = wrap.scrollHeight - wrap.scrollTop;
   const top = wrap.scrollTop;
+  const active = document.activeElement;
+  const focusKey = active && box.contains(active) ? active.getAttribute("data-key") : null;
   box.replaceChildren();
   box.setAttribute("data-mode", mode);
   if (mode === "locked") box.append(lockedPanel());
@@ -47,6 +52,10 @@ export function renderTimeline(anchor) {
   if (anchor === "prepend") wrap.scrollTop = wrap.scrollHeight - fromBottom;
   else if (S.stuck || anchor === "bottom") scrollToBottom();
   else wrap.scrollTop = top;
+  if (focusKey) {
+    const again = [...box.querySelectorAll("[data-key]")].find((e) => e.getAttribute("data-key") === focusKey);
+    if (again) again.focus({ preventScroll: true });
+  }
   runTimers(T.tl);
   updateJump();
   if (mode === "msgs" && !tl.noMore && !tl.loadingOlder && wrap.scrollHeight <= wrap.clientHeight + 48) {
@@ -79,8 +88,9 @@ export function buildMessages(msgs, room) {
     frag.append(h("div", { class: "conv-start" }, h("span", { class: "conv-start__icon" }, icon("hash")),
       h("div", null, h("strong", null, "This is the start of #" + room), h("span", null, S.view.agent ? "Filtered to messages from or to @" + S.view.agent + "." : "Every retained message is below."))));
   }
+  const { flow, replies } = splitThreads(msgs);
   let lastDay = null, group = null, lastFrom = null;
-  for (const m of msgs) {
+  for (const m of flow) {
     const d = new Date(m.ts);
     const key = Number.isNaN(d.getTime()) ? "?" : dayKey(d);
     if (key !== lastDay) {
@@ -96,6 +106,11 @@ export function buildMessages(msgs, room) {
       first = true;
     }
     group.body.append(msgRow(m, first, room));
+    const thread = replies.get(m.seq);
+    if (thread) {
+      group.body.append(threadFold(m, thread, room, msgRow));
+      lastFrom = null; // the next message starts a new group below the fold
+    }
   }
   return frag;
 }
@@ -111,15 +126,17 @@ export function makeGroup(m) {
   return { el, body };
 }
 
-export function msgRow(m, first, room) {
+/** One message: recipient, text, the turn badges (expects, claim lease, lapsed claim), receipt ticks, reply. */
+export function msgRow(m, first, room, inThread = false) {
   const row = h("div", { class: "conv-msg", "data-seq": m.seq });
   if (!first) row.append(timeEl(m.ts, "conv-time conv-time--gutter"));
   const line = h("div", { class: "conv-msg__line" });
+  if (!inThread) add(line, [orphanMark(m)]);
   if (m.to && m.to !== "all" && m.to !== S.view.agent) line.append(h("span", { class: "conv-to", title: "Direct message to " + m.to }, "→ " + m.to));
   line.append(h("span", { class: "conv-text" }, str(m.text)));
   const want = m.expects_reply;
   if (m.claimed_by) {
-    line.append(h("span", { class: "badge-pill badge-pill--claimed", "data-badge": "claimed", title: "Claimed by " + m.claimed_by }, icon("check"), "claimed · " + m.claimed_by));
+    line.append(claimBadge(m, T.tl));
   } else if (want && want !== "none") {
     const clock = questionClock(m, S.tl.msgs, room);
     const t = h("span", { class: "badge-pill__timer" });
@@ -127,8 +144,10 @@ export function msgRow(m, first, room) {
     line.append(h("span", { class: "badge-pill badge-pill--expects" + (clock.done ? " is-done" : ""), "data-badge": "expects",
       title: clock.done ? "Answered" : "Waiting for " + (m.expects_reply_resolved || want) },
     clock.done ? icon("check") : null, "expects · " + (m.expects_reply_resolved || want) + " ", t));
+    add(line, [claimNote(m)]);
   }
-  row.append(line);
+  line.append(h("span", { class: "conv-acts" }, receiptTicks(m, room), replyButton(m, room)));
+  add(row, [line, receiptList(m, room)]);
   return row;
 }
 

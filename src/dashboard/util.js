@@ -136,7 +136,8 @@ export function waitingRows(snap) {
     const seconds = Math.round((num(w.waiting_seconds) + extra) * 10) / 10;
     return {
       room: w.room, seq: w.seq, from: str(w.from), to: str(w.to), text: str(w.text), ts: w.ts,
-      expects: str(w.expects_reply_resolved) || str(w.expects_reply),
+      expects: str(w.expects_reply_resolved) || str(w.expects_reply), note: str(w.claim_note),
+      claimed_by: str(w.claimed_by) || null, claim_expires_at: str(w.claim_expires_at) || null,
       base: num(w.waiting_seconds), seconds, loud: seconds >= LOUD_S,
     };
   });

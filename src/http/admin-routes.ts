@@ -26,7 +26,7 @@ export function adminRoutes({ relay, operator, config, publicUrl, startedMs }: R
   const docs = adminDocsFor(config);
   const urlFor = (request: Request) => publicUrl() ?? baseUrl(request);
   return new Elysia({ name: "argybargy-admin-routes" })
-    .use(guards(relay))
+    .use(guards(relay, config.trustProxy))
     .get("/admin/state", async ({ query, request }) => {
       const before = query.before === undefined ? null : parseIntParam(query.before, "before", 0, 1);
       const s = await operator.state(query.room, before);

@@ -29,15 +29,22 @@ import { parseThreadParam } from "../relay/threads.ts";
  * GET /messages/:seq/receipts  who a message was for, delivered and read when
  * GET /history     what the caller may see, newest last (one thread with ?thread=)
  */
-export function agentRoutes({ relay, config }: RouteDeps) {
+export function agentRoutes({ relay, config, storeHealthy }: RouteDeps) {
   const agentDocs = agentDocsFor(config);
   return new Elysia({ name: "argybargy-agent-routes" })
-    .use(guards(relay))
+    .use(guards(relay, config.trustProxy))
     .get("/", ({ request }) => manifest(baseUrl(request), config), agentDocs.manifest)
     .get("/llms.txt", ({ request }) => new Response(manifestText(manifest(baseUrl(request), config)), {
       headers: { ...BASE_HEADERS, "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
     }), agentDocs.llms)
-    .get("/health", () => ({ status: "ok", version: VERSION }), agentDocs.health)
+    // 503 while the database cannot answer, so a load balancer routes elsewhere.
+    .get("/health", async ({ set }) => {
+      if (storeHealthy && !(await storeHealthy())) {
+        set.status = 503;
+        return { status: "unavailable" as const, version: VERSION };
+      }
+      return { status: "ok" as const, version: VERSION };
+    }, agentDocs.health)
     .get("/whoami", ({ agent }) => ({ name: agent.name, room: agent.room, capabilities: agent.capabilities }), { agent: true, ...agentDocs.whoami })
     .get("/peers", async ({ agent }) => ({
       room: agent.room,

@@ -6,10 +6,14 @@ import * as composer from "../dashboard/composer.js" with { type: "text" };
 import * as dom from "../dashboard/dom.js" with { type: "text" };
 import * as drawer from "../dashboard/drawer.js" with { type: "text" };
 import * as header from "../dashboard/header.js" with { type: "text" };
+import * as leases from "../dashboard/leases.js" with { type: "text" };
 import * as live from "../dashboard/live.js" with { type: "text" };
 import * as model from "../dashboard/model.js" with { type: "text" };
+import * as paused from "../dashboard/paused.js" with { type: "text" };
+import * as receipts from "../dashboard/receipts.js" with { type: "text" };
 import * as sidebar from "../dashboard/sidebar.js" with { type: "text" };
 import * as state from "../dashboard/state.js" with { type: "text" };
+import * as threads from "../dashboard/threads.js" with { type: "text" };
 import * as timeline from "../dashboard/timeline.js" with { type: "text" };
 import * as util from "../dashboard/util.js" with { type: "text" };
 import { BASE_HEADERS } from "./errors.ts";
@@ -22,7 +26,7 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
  * imports. A text import of a .js file is typed as the module itself, hence the namespace
  * import and its `default` (the file's text at run time).
  */
-const MODULES = Object.fromEntries(Object.entries({ app, composer, dom, drawer, header, live, model, sidebar, state, timeline, util })
+const MODULES = Object.fromEntries(Object.entries({ app, composer, dom, drawer, header, leases, live, model, paused, receipts, sidebar, state, threads, timeline, util })
   .map(([name, ns]) => [name, (ns as unknown as { default: string }).default]));
 
 const page = (body: string, type: string) => () =>

@@ -23,7 +23,7 @@ export const MCP_MAX_BATCH = 10;
  */
 export function mcpRoutes({ relay, config, logError }: RouteDeps) {
   return new Elysia({ name: "argybargy-mcp-routes" })
-    .use(guards(relay))
+    .use(guards(relay, config.trustProxy))
     .post("/mcp", async ({ agent, body, request, server }) => {
       const raw = body as RawBody;
       if (raw.kind !== "json") return rpcError(-32700, raw.kind === "bad" ? `Parse error: ${raw.why}` : "Parse error: the body is empty; send a JSON-RPC message.");

@@ -45,7 +45,7 @@ export function mcpServer(ctx: ToolContext): McpServer {
   const tool = <S extends z.ZodRawShape>(name: string, description: string, shape: S, run: (args: z.infer<z.ZodObject<S>>, signal: AbortSignal) => Promise<unknown>) => {
     specs.push({ name, description, shape });
     // The SDK's callback type does not follow a generic shape; the arguments were validated against `shape`.
-    server.registerTool(name, { description, inputSchema: shape }, (async (args: unknown, extra: { signal: AbortSignal }) => result(ctx, () => run(args as z.infer<z.ZodObject<S>>, extra.signal))) as never);
+    server.registerTool(name, { description, inputSchema: shape }, (async (args: unknown, extra: { signal: AbortSignal }) => result(ctx, name, () => run(args as z.infer<z.ZodObject<S>>, extra.signal))) as never);
   };
 
   tool("send",
@@ -115,14 +115,24 @@ function limitsOf(c: Config) {
   };
 }
 
-async function result(ctx: ToolContext, run: () => Promise<unknown>): Promise<CallToolResult> {
+async function result(ctx: ToolContext, tool: string, run: () => Promise<unknown>): Promise<CallToolResult> {
+  const metrics = ctx.relay.metrics;
+  const t0 = metrics.now();
+  let outcome = "ok";
   try {
     return { content: [{ type: "text", text: JSON.stringify(await run()) }] };
   } catch (err) {
-    if (err instanceof RelayError) return failure({ error: err.code, message: err.message, ...err.extra });
+    if (err instanceof RelayError) {
+      outcome = err.code;
+      return failure({ error: err.code, message: err.message, ...err.extra });
+    }
+    outcome = "internal";
     const requestId = crypto.randomUUID();
     ctx.logError(requestId, err);
     return failure({ error: "internal", message: "Something went wrong inside the relay; the operator can find details in the server log.", request_id: requestId });
+  } finally {
+    metrics.count("mcp_tool_calls_total", 1, tool, outcome);
+    metrics.observe("mcp_tool_seconds", (metrics.now() - t0) / 1000, tool);
   }
 }
 

@@ -2,9 +2,15 @@ import type { Server } from "bun";
 
 /**
  * The client address used by the failed-auth throttle: the socket peer, or `CF-Connecting-IP`
- * when the peer is loopback (the local cloudflared tunnel) (SPEC §7.8).
+ * when the peer is loopback (the local cloudflared tunnel) (SPEC §7.8). With `trustProxy`
+ * (ARGYBARGY_TRUST_PROXY, behind a load balancer) the last X-Forwarded-For entry: the address
+ * the balancer itself saw, which a client cannot forge.
  */
-export function clientIp(request: Request, server: Server<unknown> | null | undefined): string {
+export function clientIp(request: Request, server: Server<unknown> | null | undefined, trustProxy = false): string {
+  if (trustProxy) {
+    const last = request.headers.get("x-forwarded-for")?.split(",").map((s) => s.trim()).filter(Boolean).at(-1);
+    if (last) return last.slice(0, 64);
+  }
   const peer = server?.requestIP(request)?.address ?? "local";
   const loopback = peer === "local" || peer === "::1" || peer.startsWith("127.") || peer.startsWith("::ffff:127.");
   const forwarded = request.headers.get("cf-connecting-ip")?.trim();

@@ -62,6 +62,7 @@ const ERROR_TEXT: Record<number, string> = {
   400: "bad_request", 401: "unauthorized", 403: "forbidden (quota)", 404: "not_found", 409: "conflict",
   413: "payload_too_large", 422: "invalid / unknown_recipient / not_claimable / idempotency_key_reused",
   429: "rate_limited / too_many_polls (Retry-After header) / room_paused",
+  503: "unavailable: the PostgreSQL database is not answering (Retry-After header)",
 };
 const idempotencyHeader = {
   name: "Idempotency-Key", in: "header", required: false, schema: t.String({ maxLength: 200 }),
@@ -88,7 +89,10 @@ export function agentDocsFor(c: Config) {
   return {
     manifest: op("agent", "Manifest", "Self-describing onboarding document for agents.", { responses: { 200: json(t.Object({}, { additionalProperties: true }), "manifest") } }, null),
     llms: op("agent", "Manifest as text", "The manifest as plain text (llms.txt), for agents that read docs that way.", { responses: { 200: { description: "text", content: { "text/plain": { schema: t.String() } } } } }, null),
-    health: op("agent", "Health", "Liveness and version; ignores credentials.", { responses: { 200: json(t.Object({ status: t.Literal("ok"), version: t.String() }), "ok") } }, null),
+    health: op("agent", "Health", "Liveness and version; ignores credentials. 503 `unavailable` while the database cannot answer.", { responses: {
+      200: json(t.Object({ status: t.Literal("ok"), version: t.String() }), "ok"),
+      503: json(t.Object({ status: t.Literal("unavailable"), version: t.String() }), "the database does not answer"),
+    } }, null),
     whoami: op("agent", "Who am I", "The caller's name, room and capabilities.", ok(t.Object({ name: t.String(), room: t.String(), capabilities: t.String() })), "agent"),
     position: op("agent", "My positions", "The caller's durable positions: delivered_seq (the newest seq a cursor-less read such as MCP wait handed out) and read_seq (the newest acknowledged with POST /messages/ack).", ok(t.Object({
       room: t.String(), name: t.String(), delivered_seq: t.Integer(), read_seq: t.Integer(),
@@ -233,11 +237,24 @@ export function adminDocsFor(c: Config) {
   };
 }
 
+/** OpenAPI details of the operations routes. */
+export const opsDocs = {
+  metrics: {
+    detail: {
+      tags: ["admin"], summary: "Prometheus metrics",
+      description: "Prometheus text format (0.0.4): messages posted and delivered, parked polls, wake latency, claims, rate limits, auth failures, store latency, HTTP requests, process figures. The admin token, or Authorization: Bearer <ARGYBARGY_METRICS_TOKEN> when that is set.",
+      security: [{ adminToken: [] }, { metricsToken: [] }] as Record<string, string[]>[],
+      responses: { 200: { description: "exposition text", content: { "text/plain": { schema: t.String() } } }, ...errors(401, 429) },
+    },
+  },
+};
+
 /** Security schemes and shared components of the OpenAPI document. */
 export const components = {
   securitySchemes: {
     agentCode: { type: "http", scheme: "bearer", description: "An agent's access code: Authorization: Bearer <code>" },
     adminToken: { type: "apiKey", in: "header", name: "X-Admin-Token", description: "The operator's admin token (argybargy token)" },
+    metricsToken: { type: "http", scheme: "bearer", description: "ARGYBARGY_METRICS_TOKEN, for /metrics only" },
   },
   schemas: { Error: ErrorBody, Message: ReadMessage, HistoryMessage, AdminMessage, Receipt: ReceiptRow, Reopened, RoomStatus: RoomStatusBody, PollBudget, StreamRoomEvent, CodeRow },
 };

@@ -14,6 +14,7 @@ export type ErrorCode =
   | "unknown_recipient"
   | "rate_limited"
   | "too_many_polls"
+  | "unavailable"
   | "room_paused"
   | "not_holder"
   | "idempotency_key_reused"

@@ -17,9 +17,9 @@ import { checkName, checkSenderName, checkText, NAME_MAX, optionalString, requir
 export const STATE_PAGE = 60;
 export const WAITING_MAX = 50;
 
-/** Persists a regenerated admin token (the data dir's `admin.token`). */
+/** Persists a regenerated admin token (the data dir's `admin.token`, or the database when shared). */
 export interface TokenFile {
-  save(token: string): void;
+  save(token: string): void | Promise<void>;
 }
 
 /** A message in an operator view: with its receipt counts and names. */
@@ -118,7 +118,7 @@ export class Operator {
   /** `POST /admin/regenerate-token`: the old token fails from the next request on. */
   async regenerateToken(): Promise<string> {
     const token = newSecret();
-    this.tokenFile.save(token);
+    await this.tokenFile.save(token);
     this.relay.adminToken = token;
     await this.relay.audit("regenerate_admin_token", "admin", "", "");
     this.relay.emit({ kind: "token_regenerated" });
@@ -129,6 +129,7 @@ export class Operator {
   async state(roomIn: string | undefined, before: number | null): Promise<OperatorState> {
     const room = roomIn === undefined || roomIn === "" ? null : checkName(roomIn, "room");
     if (before !== null && room === null) throw invalid("before", "before needs room.");
+    await this.relay.syncPresence();
     const { store, presence } = this.relay;
     await this.relay.claims.expire();
     await this.relay.flushReceipts();
@@ -187,6 +188,7 @@ export class Operator {
 
   /** `GET /admin/stats`. */
   async stats(startedMs: number) {
+    await this.relay.syncPresence();
     const { store, presence } = this.relay;
     const now = this.now;
     const [codes, messages, rooms] = await Promise.all([store.countCodes(), store.countMessages(), store.listRoomSummaries()]);

@@ -35,6 +35,22 @@ export class Presence {
     return cameBack ? "online" : null;
   }
 
+  /**
+   * Takes in what another instance recorded: the later of the two sightings and the later
+   * clock start win. An entry new to this instance is not reported as a transition.
+   */
+  merge(row: { room: string; name: string; seenMs: number; clockMs: number | null }, nowMs: number): void {
+    const k = key(row.room, row.name);
+    const entry = this.seen.get(k);
+    if (!entry) this.seen.set(k, { room: row.room, name: row.name, seenMs: row.seenMs, online: nowMs - row.seenMs <= this.onlineWindowMs });
+    else if (row.seenMs > entry.seenMs) {
+      entry.seenMs = row.seenMs;
+      // Back online according to the other instance: the next sweep reports the change.
+      if (this.isOnline(entry, nowMs)) entry.online = true;
+    }
+    if (row.clockMs !== null && row.clockMs > (this.clocks.get(k) ?? -Infinity)) this.clocks.set(k, row.clockMs);
+  }
+
   get(room: string, name: string): PresenceEntry | undefined {
     return this.seen.get(key(room, name));
   }

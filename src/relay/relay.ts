@@ -6,13 +6,13 @@ import { checkAddressing } from "./addressing.ts";
 import { pollBudget, round1, type PollBudget } from "./budget.ts";
 
 export type { ClaimResult, PollBudget, PollResult, ReadMessage, RelayDeps, RelayEvent, RelayLimits, StreamEvent };
-import { AuthThrottle, RateLimiter } from "./limits.ts";
-import { Presence } from "./presence.ts";
+import { AUTH_FAIL_WINDOW_MS, AuthThrottle, RateLimiter } from "./limits.ts";
+import { Presence, PRESENCE_TTL_MS } from "./presence.ts";
 import { compareText, memberList, needsParticipants, participantNames, resolveExpects } from "./questions.ts";
 import { RoomTails, TAIL_LENGTH } from "./tail.ts";
 import type {
   Agent, ClaimResult, IdempotencyRecord, InsertMessageInput, Message, PollResult, ReadMessage, RelayDeps, RelayEvent, RelayLimits,
-  RoomSnapshot, RoomStatus, Store, Bus, Clock,
+  RoomSnapshot, RoomStatus, Store, Bus, Clock, SharedState,
 } from "./types.ts";
 
 /** What a commit needs besides the message itself. */
@@ -29,6 +29,7 @@ import { checkText, requireObject } from "./validate.ts";
 import { Waiters } from "./waiters.ts";
 import { ActiveReaders } from "./cursors.ts";
 import { PollSlots } from "./poll-slots.ts";
+import { NO_METRICS, type Metrics } from "./metrics.ts";
 import { Claims } from "./claims.ts";
 import { agentScope, checkIdempotencyKey, DuplicateKey, IDEMPOTENCY_WINDOW_MS, InFlightKeys, keyRecord, postOnce } from "./idempotency.ts";
 import { ReopenBoard } from "./leases.ts";
@@ -55,12 +56,18 @@ export class Relay {
   readonly rate: RateLimiter;
   readonly throttle: AuthThrottle;
   readonly pollSlots: PollSlots;
+  readonly metrics: Metrics;
   readonly claims: Claims;
   readonly reopens = new ReopenBoard();
   readonly deliveries: DeliveryLog;
   readonly receiptViews = new ReceiptViews(this);
   readonly inFlightKeys = new InFlightKeys();
   private readonly bus: Bus;
+  /** Set when several instances share the database: rate, presence, clocks, throttle and token go through it. */
+  readonly shared: SharedState | undefined;
+  /** When each room last changed (metrics clock), for the wake latency of the polls it wakes. */
+  private readonly changedAt = new Map<string, number>();
+  private readonly pendingWakes = new Set<string>();
   private readonly onEvent: (event: RelayEvent) => void;
   adminToken: string;
   private closing = false;
@@ -70,6 +77,7 @@ export class Relay {
     this.clock = deps.clock;
     this.limits = deps.limits;
     this.bus = deps.bus;
+    this.shared = deps.shared;
     this.adminToken = deps.adminToken;
     this.onEvent = deps.onEvent ?? (() => {});
     this.streams = new StreamSlots(deps.limits.maxStreamsPerAgent);
@@ -78,6 +86,9 @@ export class Relay {
     this.rate = new RateLimiter(deps.limits.rateMax, deps.limits.rateWindow * 1000);
     this.throttle = new AuthThrottle(deps.limits.authFailMax);
     this.pollSlots = new PollSlots(deps.limits.maxPollsPerAgent);
+    this.metrics = deps.metrics ?? NO_METRICS;
+    this.metrics.sample("polls_parked", () => this.waiters.count());
+    this.metrics.sample("streams_open", () => this.streams.count());
     this.claims = new Claims(this);
     this.deliveries = new DeliveryLog(async (marks) => {
       await this.store.recordReceipts(marks);
@@ -85,7 +96,18 @@ export class Relay {
       for (const room of new Set(marks.map((m) => m.room))) this.changes.bump(room);
     }, (error) => this.emit({ kind: "receipts_failed", error }));
     this.bus.subscribe((room, remote) => {
-      if (remote) this.tails.invalidate(room);
+      if (room === null) {
+        this.tails.invalidateAll();
+        this.waiters.bumpAll();
+        this.changes.bump();
+        return;
+      }
+      if (remote) {
+        this.tails.invalidate(room);
+        this.changedAt.set(room, this.metrics.now());
+        // Operator views on this instance show the other instance's change too.
+        this.changes.bump(room);
+      }
       this.waiters.bump(room);
     });
   }
@@ -94,10 +116,13 @@ export class Relay {
     this.onEvent(event);
   }
 
-  /** Resolves an `Authorization` header to its agent and touches presence. Throws 401, or 429 when throttled. */
-  async authenticate(header: string | null, ip: string): Promise<Agent> {
+  /**
+   * Resolves an `Authorization` header to its agent and touches presence. Throws 401, or 429 when
+   * throttled. `ip` may be a function: the address is only needed when the code is wrong.
+   */
+  async authenticate(header: string | null, ip: string | (() => string)): Promise<Agent> {
     const agent = await this.lookUp(header);
-    if (!agent) return this.authFailed(ip, false);
+    if (!agent) return this.authFailed(typeof ip === "string" ? ip : ip(), "agent");
     await this.touch(agent.room, agent.name, true, agent.capabilities);
     return agent;
   }
@@ -112,24 +137,44 @@ export class Relay {
 
   /** Checks `X-Admin-Token` in constant time. Throws 401, or 429 when throttled. */
   async authenticateAdmin(token: string | null, ip: string): Promise<void> {
-    if (token === null || token === "" || !secretsEqual(token, this.adminToken)) await this.authFailed(ip, true);
+    // Shared: another instance may have regenerated it; the old one must fail here too at once.
+    const expected = this.shared ? (await this.shared.adminToken()) ?? this.adminToken : this.adminToken;
+    if (token === null || token === "" || !secretsEqual(token, expected)) await this.authFailed(ip, "admin");
   }
 
-  private async authFailed(ip: string, admin: boolean): Promise<never> {
+  /**
+   * `/metrics`: the admin token when `X-Admin-Token` is sent, else `Authorization: Bearer
+   * <metricsToken>` when one is configured (both in constant time). Throws 401, or 429 when throttled.
+   */
+  async authenticateMetrics(adminHeader: string | null, authorization: string | null, metricsToken: string, ip: string): Promise<void> {
+    if (adminHeader !== null) return this.authenticateAdmin(adminHeader, ip);
+    const bearer = parseBearer(authorization);
+    if (metricsToken !== "" && bearer !== null && secretsEqual(bearer, metricsToken)) return;
+    await this.authFailed(ip, "metrics");
+  }
+
+  private async authFailed(ip: string, kind: "agent" | "admin" | "metrics"): Promise<never> {
     const now = this.clock.now();
-    const entry = this.throttle.fail(ip, now, admin);
+    const admin = kind === "admin";
+    const entry = this.shared ? await this.shared.authFailure(ip, now, admin, AUTH_FAIL_WINDOW_MS) : this.throttle.fail(ip, now, admin);
+    this.metrics.count("auth_failed_total", 1, kind);
     if (admin) {
       const detail = `ip=${ip} count=${entry.adminFailures}`;
       if (entry.auditId === null) {
         entry.auditId = await this.store.insertAudit({ tsMs: now, action: "admin_auth_failed", actor: "", room: "", detail }, this.limits.maxAudit);
+        await this.shared?.setAuthAuditId(ip, entry.windowStartMs, entry.auditId);
       } else {
         await this.store.updateAuditDetail(entry.auditId, detail);
       }
       this.changes.bump();
     }
     if (this.throttle.isOver(entry)) {
+      this.metrics.count("rate_limited_total", 1, "auth");
       const retry = this.throttle.retryAfter(entry, now);
       throw new RelayError("rate_limited", `Too many failed authentications from your address; retry in ${retry} s.`, { retry_after: retry });
+    }
+    if (kind === "metrics") {
+      throw new RelayError("unauthorized", "The metrics need the admin token in X-Admin-Token, or 'Authorization: Bearer <token>' with the ARGYBARGY_METRICS_TOKEN the server was started with.");
     }
     throw new RelayError("unauthorized", admin
       ? "The admin token is missing or wrong: send it in the X-Admin-Token header (argybargy token prints it)."
@@ -138,7 +183,10 @@ export class Relay {
 
   /** Records (room, name) as seen; the first sight of an agent is audited as `connect` (the only case that returns a promise). */
   touch(room: string, name: string, audited: boolean, capabilities = ""): Promise<void> | undefined {
-    const change = this.presence.touch(room, name, this.clock.now());
+    const now = this.clock.now();
+    const change = this.presence.touch(room, name, now);
+    if (change === "new" && this.shared) return this.firstSightShared(room, name, now, audited, capabilities);
+    this.shared?.recordSeen(room, name, now);
     if (!change) return undefined;
     if (change === "new" && audited) {
       this.emit({ kind: "connect", room, name });
@@ -146,6 +194,30 @@ export class Relay {
     }
     this.changes.bump(room);
     return undefined;
+  }
+
+  /** First sight in this instance: `connect` is audited only when no instance had seen the agent. */
+  private async firstSightShared(room: string, name: string, now: number, audited: boolean, capabilities: string): Promise<void> {
+    if ((await this.shared!.firstSight(room, name, now)) && audited) {
+      this.emit({ kind: "connect", room, name });
+      return this.audit("connect", name, room, capabilities);
+    }
+    this.changes.bump(room);
+  }
+
+  /**
+   * Shared state only: merges what every instance recorded (last seen, idle clocks) into this
+   * instance's presence, so `/peers`, the roster and stats agree across instances.
+   */
+  async syncPresence(room: string | null = null): Promise<void> {
+    if (!this.shared) return;
+    const now = this.clock.now();
+    for (const row of await this.shared.loadPresence(room, now - PRESENCE_TTL_MS)) this.presence.merge(row, now);
+  }
+
+  private restartClock(room: string, name: string, now: number): void {
+    this.presence.restartClock(room, name, now);
+    this.shared?.recordClock(room, name, now, true);
   }
 
   /** Appends an audit row (capped at MAX_AUDIT) and tells operator views. */
@@ -156,6 +228,7 @@ export class Relay {
 
   /** `/peers`: presence of the caller's room, with each name's active capabilities. */
   async peers(agent: Agent) {
+    await this.syncPresence(agent.room);
     const now = this.clock.now();
     const codes = (await this.store.listCodes()).filter((c) => c.room === agent.room && (c.expiresMs === null || c.expiresMs > now));
     return this.presence.list(agent.room)
@@ -192,15 +265,19 @@ export class Relay {
 
   private async postNow(agent: Agent, draft: Draft, idempotency: IdempotencyRecord | null): Promise<Message> {
     // Checked before the rate limiter so a refused post spends no slot (SPEC §5.5); the insert
-    // transaction checks again, and that check decides a post racing a close.
-    const status = this.tails.statusOf(agent.room) ?? await this.store.getRoomStatus(agent.room);
-    if (status.status === "closed") throw closedError(status);
-    const retry = this.rate.take(`${agent.room}\u0000${agent.name}`, this.clock.now());
+    // transaction checks again, and that check decides a post racing a close. Without a rate
+    // limit there is no slot to protect, and the insert's answer is the same error.
+    if (this.rate.enabled) {
+      const status = this.tails.statusOf(agent.room) ?? await this.store.getRoomStatus(agent.room);
+      if (status.status === "closed") throw closedError(status);
+    }
+    const retry = await this.takeRate(`${agent.room}\u0000${agent.name}`);
     if (retry > 0) {
+      this.metrics.count("rate_limited_total", 1, "post");
       throw new RelayError("rate_limited", `Slow down: at most ${this.limits.rateMax} messages per ${this.limits.rateWindow} s; retry in ${retry} s.`, { retry_after: retry });
     }
     const message = await this.commit(draft, { refuseIfClosed: true, maxRooms: this.limits.maxRooms, byOperator: false, idempotency });
-    this.presence.restartClock(agent.room, agent.name, this.clock.now());
+    this.restartClock(agent.room, agent.name, this.clock.now());
     this.receiptViews.readOnPost(agent);
     return message;
   }
@@ -215,6 +292,14 @@ export class Relay {
   /** Posts once per idempotency key (see `postOnce`). */
   idempotent(record: IdempotencyRecord, first: () => Promise<Message>): Promise<Message> {
     return postOnce(this.store, this.inFlightKeys, record, first);
+  }
+
+  /** One rate-limit slot for `key`: 0, or whole seconds until one frees (≥ 1). Across instances when shared. */
+  private async takeRate(key: string): Promise<number> {
+    const now = this.clock.now();
+    if (!this.shared || !this.rate.enabled) return this.rate.take(key, now);
+    const ms = await this.shared.takeRate(key, now, this.limits.rateMax, this.limits.rateWindow * 1000);
+    return ms > 0 ? Math.max(1, Math.ceil(ms / 1000)) : 0;
   }
 
   /**
@@ -234,10 +319,31 @@ export class Relay {
       throw new RelayError("forbidden", `The room quota (${opts.maxRooms}) is full; no new rooms can start.`, { quota: "rooms" });
     }
     this.tails.append(result.message, this.limits.maxMessagesPerRoom, result.agentRun);
-    this.bus.roomChanged(m.room);
+    this.metrics.count("messages_posted_total", 1, opts.byOperator ? "operator" : "agent", m.room);
+    this.wakeSoon(m.room);
     this.changes.bump(m.room);
     return result.message;
   }
+
+  /**
+   * Announces a committed post one event-loop turn later, so the poster's answer is written
+   * before the crowd it wakes is answered (a post waking 1,000 polls would otherwise wait for
+   * all of them: each woken poll runs in a microtask ahead of the poster's). Rooms committed in
+   * the same turn are announced once. A poll reading meanwhile sees the message in the tail.
+   */
+  private wakeSoon(room: string): void {
+    if (this.pendingWakes.size === 0) setImmediate(this.flushWakes);
+    if (this.pendingWakes.has(room)) return;
+    this.pendingWakes.add(room);
+    this.changedAt.set(room, this.metrics.now());
+  }
+
+  private readonly flushWakes = (): void => {
+    for (const room of this.pendingWakes) {
+      this.pendingWakes.delete(room);
+      this.bus.roomChanged(room);
+    }
+  };
 
   /** Announces a change of `room` that is no new message (a lapsed lease, a resume): wakes its polls. */
   roomChanged(room: string): void {
@@ -248,6 +354,7 @@ export class Relay {
   async setRoomStatus(status: RoomStatus): Promise<void> {
     await this.store.setRoomStatus(status);
     this.tails.setStatus(status);
+    this.changedAt.set(status.name, this.metrics.now());
     this.bus.roomChanged(status.name);
   }
 
@@ -269,8 +376,10 @@ export class Relay {
   async read(agent: Agent, since: number, waitSeconds: number, signal?: AbortSignal): Promise<PollResult | null> {
     const { room, name } = agent;
     const wait = Math.min(waitSeconds, this.limits.maxWait);
+    if (this.presence.clockStart(room, name) === undefined) this.shared?.recordClock(room, name, this.clock.now(), false);
     this.presence.startClock(room, name, this.clock.now());
     const deadline = this.clock.now() + wait * 1000;
+    let woken = false;
     const lapsesSeen = this.reopens.mark();
     // Taken only when the poll is about to park (an answer at once holds nothing), released
     // whatever ends the poll; throws 429 `too_many_polls` over the per-agent cap.
@@ -287,11 +396,15 @@ export class Relay {
           const touched = this.touch(room, name, true, agent.capabilities);
           if (touched) await touched;
           const resolved = this.resolveFromMemory(snap.messages) ?? await this.resolve(room, snap.messages);
+          // The idle clock may have restarted on another instance (a delivery or post there).
+          if (this.shared && !snap.messages.length) await this.syncPresence(room);
+          if (snap.messages.length) this.delivered(room, snap.messages.length, woken);
           return { ...this.answer(agent, snap, resolved), reopened };
         }
         release ??= this.pollSlots.take(`${room}\u0000${name}`);
         const how = await this.waiters.park(room, generation, deadline - now, signal);
         if (how === "aborted") return null;
+        woken = how === "woken";
       }
     } finally {
       release?.();
@@ -323,6 +436,12 @@ export class Relay {
     } finally {
       reader.end();
     }
+  }
+
+  private delivered(room: string, n: number, woken: boolean): void {
+    this.metrics.count("messages_delivered_total", n, room);
+    const changed = woken ? this.changedAt.get(room) : undefined;
+    if (changed !== undefined) this.metrics.observe("wake_latency_seconds", (this.metrics.now() - changed) / 1000);
   }
 
   /**
@@ -357,7 +476,7 @@ export class Relay {
     const now = this.clock.now();
     const delivered = snap.messages.length > 0;
     if (delivered) {
-      this.presence.restartClock(agent.room, agent.name, now);
+      this.restartClock(agent.room, agent.name, now);
       this.deliveries.delivered(agent.room, agent.name, snap.messages[snap.messages.length - 1]!.seq, now);
     }
     const start = this.presence.clockStart(agent.room, agent.name) ?? now;
@@ -396,8 +515,15 @@ export class Relay {
   }
 
   /** `POST /messages/{seq}/claim {ttl_s?}` (see Claims.claim): a lease on an open question; a lost race is a result. */
-  claim(agent: Agent, seq: number, body?: unknown): Promise<ClaimResult> {
-    return this.claims.claim(agent, seq, body);
+  async claim(agent: Agent, seq: number, body?: unknown): Promise<ClaimResult> {
+    try {
+      const r = await this.claims.claim(agent, seq, body);
+      this.metrics.count("claims_total", 1, r.won ? "won" : "lost");
+      return r;
+    } catch (err) {
+      if (err instanceof RelayError && (err.code === "not_claimable" || err.code === "not_found")) this.metrics.count("claims_total", 1, err.code);
+      throw err;
+    }
   }
 
   /**

@@ -32,13 +32,15 @@ export class RoomTails {
   /** Bumped on every change to a room, cached or not, so a slow fill never installs stale data. */
   private readonly versions = new Map<string, number>();
   private chars = 0;
+  /** Raised by invalidateAll; part of every room's version, so both parts only ever grow. */
+  private epoch = 0;
 
   version(room: string): number {
-    return this.versions.get(room) ?? 0;
+    return this.epoch + (this.versions.get(room) ?? 0);
   }
 
   private touched(room: string): void {
-    this.versions.set(room, this.version(room) + 1);
+    this.versions.set(room, (this.versions.get(room) ?? 0) + 1);
   }
 
   /** Installs a snapshot read by `store.readTail(room, TAIL_LENGTH)`, unless the room changed since `version`. */
@@ -80,8 +82,10 @@ export class RoomTails {
     this.touched(m.room);
     const tail = this.tails.get(m.room);
     if (!tail) return;
-    if (m.seq <= tail.highSeq) {
-      this.drop(m.room); // out of order: never guess, refill from the store on the next read
+    // Out of order, or a gap: another process committed seqs in between whose notification has
+    // not arrived yet. Never guess: refill from the store on the next read (SPEC §7.2).
+    if (m.seq !== tail.highSeq + 1) {
+      this.drop(m.room);
       return;
     }
     tail.messages.push(m);
@@ -134,6 +138,12 @@ export class RoomTails {
   invalidate(room: string): void {
     this.touched(room);
     this.drop(room);
+  }
+
+  /** Forgets every room (notifications from other processes may have been lost). */
+  invalidateAll(): void {
+    this.epoch++;
+    for (const room of [...this.tails.keys()]) this.drop(room);
   }
 
   private drop(room: string): void {

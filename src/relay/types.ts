@@ -1,6 +1,7 @@
 /** Domain types and the two ports (Store, Bus). Times are epoch milliseconds throughout. */
 
 import type { PollBudget } from "./budget.ts";
+import type { Metrics } from "./metrics.ts";
 
 export type RoomState = "open" | "closed";
 
@@ -332,8 +333,51 @@ export interface Bus {
   /**
    * Calls `listener` for every change, with `remote` true when another process made it: then
    * this process's cached view of the room is stale and must be dropped before polls re-read.
+   * `room` null (always remote) means notifications may have been lost (a reconnect): any
+   * room may have changed, so every cached view is stale and every waiter must re-read.
    */
-  subscribe(listener: (room: string, remote: boolean) => void): () => void;
+  subscribe(listener: (room: string | null, remote: boolean) => void): () => void;
+}
+
+/** A failed-authentication window of one client address, as every instance counted it. */
+export interface SharedAuthFailure {
+  windowStartMs: number;
+  failures: number;
+  adminFailures: number;
+  auditId: number | null;
+}
+
+/** One agent's presence row as every instance recorded it. */
+export interface SharedPresence {
+  room: string;
+  name: string;
+  seenMs: number;
+  /** The agent's idle clock (SPEC §7.6): when it last started or restarted; null when never. */
+  clockMs: number | null;
+}
+
+/**
+ * State that several relay instances on one database must agree on (rate limits, presence,
+ * idle clocks, the failed-auth throttle, the admin token). Absent for a single instance, which
+ * keeps all of it in memory. `record*` calls are queued and written in batches.
+ */
+export interface SharedState {
+  /** Sliding-log rate limit across instances: records the event and resolves 0, or resolves ms until a slot frees (nothing recorded). */
+  takeRate(key: string, nowMs: number, max: number, windowMs: number): Promise<number>;
+  /** True when no instance had seen (room, name) before; records the sighting either way. */
+  firstSight(room: string, name: string, nowMs: number): Promise<boolean>;
+  recordSeen(room: string, name: string, seenMs: number): void;
+  /** `restart` moves the clock to `startMs`; otherwise it is set only when the agent has none. */
+  recordClock(room: string, name: string, startMs: number, restart: boolean): void;
+  /** Presence rows seen since `sinceMs`, of one room or all. */
+  loadPresence(room: string | null, sinceMs: number): Promise<SharedPresence[]>;
+  /** Counts one failure in the address's fixed window (a new window once `windowMs` passed). */
+  authFailure(ip: string, nowMs: number, admin: boolean, windowMs: number): Promise<SharedAuthFailure>;
+  setAuthAuditId(ip: string, windowStartMs: number, auditId: number): Promise<void>;
+  /** The admin token all instances accept; null before the first start stored one. */
+  adminToken(): Promise<string | null>;
+  /** Replaces the admin token (regeneration), or with `onlyIfMissing` stores it unless one exists; resolves the token in force. */
+  saveAdminToken(token: string, onlyIfMissing: boolean): Promise<string>;
 }
 
 /** The injected clock (STYLE: tests set the time instead of sleeping). */
@@ -369,6 +413,10 @@ export interface RelayDeps {
   limits: RelayLimits;
   adminToken: string;
   onEvent?: (event: RelayEvent) => void;
+  /** Shared across instances (PostgreSQL); without it rate limits, presence and throttle live in memory. */
+  shared?: SharedState;
+  /** Where counters go; nothing is counted when absent. */
+  metrics?: Metrics;
 }
 
 /** A message as read paths return it (SPEC §5.0). */

@@ -10,6 +10,7 @@ import { Relay } from "../../src/relay/relay.ts";
 import { UnusableDatabaseError } from "../../src/store/db.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import { TestClock, tempDir, testConfig } from "../helpers.ts";
+import { freshSchema, testDatabaseUrl } from "../pg-cluster.ts";
 import { cli, cliEnv, serverOn } from "./run-cli.ts";
 
 const FIXTURES = "/work/shared/fixtures";
@@ -125,6 +126,18 @@ async function checkImported(fx: Fixture, env: Record<string, string> = {}) {
 }
 
 describe.each(["plain", "hashed"] as const)("argybargy import of the 1.0 %s fixture", (kind) => {
+  test("import, then migrate --to PostgreSQL: a PostgreSQL-backed server holds everything the SQLite one did", async () => {
+    const fx = copyFixture(kind);
+    cleanups.push(fx.dir.cleanup);
+    expect((await cli(["import", fx.data], cliEnv(fx.data))).code).toBe(0);
+    const u = new URL(await testDatabaseUrl());
+    u.searchParams.set("schema", freshSchema());
+    const moved = await cli(["migrate", "--to", u.toString()], cliEnv(fx.data));
+    expect(moved.stderr).toBe("");
+    expect(moved.code).toBe(0);
+    await checkImported(fx, { ARGYBARGY_DATABASE_URL: u.toString() });
+  });
+
   test("serve refuses the 1.0 file and points to import; import in place brings everything in", async () => {
     const fx = copyFixture(kind);
     cleanups.push(fx.dir.cleanup);

@@ -12,7 +12,7 @@ beforeEach(() => {
 });
 afterEach(() => dir.cleanup());
 
-const VERBS = ["up", "serve", "token", "invite", "codes", "revoke", "room", "post", "rooms", "close", "reopen", "health", "import", "backup", "restore", "mcp"];
+const VERBS = ["up", "serve", "token", "invite", "codes", "revoke", "room", "post", "rooms", "close", "reopen", "health", "import", "backup", "restore", "migrate", "mcp"];
 
 describe("usage errors exit 2 with the usage text", () => {
   test("no command", async () => {

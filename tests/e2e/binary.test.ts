@@ -4,6 +4,7 @@ import { runs, standIn } from "../cli/stand-ins.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { freshSchema, testDatabaseUrl } from "../pg-cluster.ts";
 import { EventSource } from "eventsource";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -178,6 +179,75 @@ describe("the compiled binary", () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("USAGE argybargy rooms");
   });
+
+  test("on PostgreSQL: serves, keeps the admin token in the database, and refuses a bad URL in one line without its password", async () => {
+    const u = new URL(await testDatabaseUrl());
+    u.searchParams.set("schema", freshSchema());
+    const pgPort = freePort();
+    const pgEnv = { ...env(), ARGYBARGY_DATABASE_URL: u.toString(), ARGYBARGY_PORT: String(pgPort), ARGYBARGY_DATA: join(work, "pg-data") };
+    const serve = Bun.spawn([bin, "serve", "--port", String(pgPort)], { env: pgEnv, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    try {
+      const pgBase = `http://127.0.0.1:${pgPort}`;
+      const deadline = Date.now() + 15_000;
+      while ((await fetch(`${pgBase}/health`).catch(() => null))?.status !== 200) {
+        if (Date.now() > deadline || serve.exitCode !== null) throw new Error(`serve on PostgreSQL did not come up: ${await new Response(serve.stderr).text()}`);
+        await Bun.sleep(50);
+      }
+      const token = Bun.spawnSync([bin, "token"], { env: pgEnv, stdout: "pipe", stderr: "pipe" }).stdout.toString().trim();
+      const invite = await fetch(`${pgBase}/admin/invite`, { method: "POST", headers: { "x-admin-token": token }, body: JSON.stringify({ name: "pgagent", room: "pg" }) });
+      const code = ((await invite.json()) as { code: string }).code;
+      expect((await fetch(`${pgBase}/messages`, { method: "POST", headers: agent(code), body: JSON.stringify({ text: "stored in PostgreSQL" }) })).status).toBe(200);
+      const history = (await (await fetch(`${pgBase}/history`, { headers: agent(code) })).json()) as { messages: { text: string }[] };
+      expect(history.messages.map((m) => m.text)).toEqual(["stored in PostgreSQL"]);
+    } finally {
+      serve.kill("SIGTERM");
+      expect(await serve.exited).toBe(0);
+    }
+    const wrong = Bun.spawnSync([bin, "serve", "--port", "0", "--database", "postgres://argy:s3cret-pw@127.0.0.1:1/argy"], { env: env(), stdout: "pipe", stderr: "pipe" });
+    expect(wrong.exitCode).toBe(1);
+    const lines = wrong.stderr.toString().trimEnd().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/cannot reach PostgreSQL at postgres:\/\/argy:\*\*\*@127\.0\.0\.1:1\/argy/);
+    expect(wrong.stderr.toString() + wrong.stdout.toString()).not.toContain("s3cret-pw");
+  }, 60_000);
+
+  test("serve --log-format json: /metrics from prom-client inside the binary; every log line is JSON with no secret", async () => {
+    const jsonData = join(work, "data-json");
+    const jsonPort = freePort();
+    const scrapeToken = "scrape-secret-0123456789abcdef";
+    const jsonEnv = { ...env(), ARGYBARGY_DATA: jsonData, ARGYBARGY_PORT: String(jsonPort), ARGYBARGY_METRICS_TOKEN: scrapeToken };
+    const serve = Bun.spawn([bin, "serve", "--log-format", "json"], { env: jsonEnv, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    let code = "";
+    try {
+      const url = `http://127.0.0.1:${jsonPort}`;
+      for (let i = 0; i < 400 && !(await fetch(`${url}/health`).catch(() => null))?.ok; i++) await Bun.sleep(25);
+      const invited = Bun.spawnSync([bin, "invite", "--name", "bob", "--room", "ops", "--json"], { env: jsonEnv, stdout: "pipe", stderr: "pipe" });
+      code = JSON.parse(invited.stdout.toString()).code;
+      expect((await fetch(`${url}/messages`, { method: "POST", headers: agent(code), body: JSON.stringify({ text: "hi" }) })).status).toBe(200);
+      expect((await fetch(`${url}/whoami`, { headers: agent("wrong-code") })).status).toBe(401);
+      const metrics = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${scrapeToken}` } });
+      expect(metrics.status).toBe(200);
+      const text = await metrics.text();
+      expect(text).toContain('argybargy_messages_posted_total{origin="agent",room="ops"} 1');
+      expect(text).toContain('argybargy_auth_failed_total{kind="agent"} 1');
+      expect(text).toMatch(/^argybargy_process_resident_memory_bytes [0-9]+$/m);
+      expect((await fetch(`${url}/metrics`)).status).toBe(401);
+    } finally {
+      serve.kill("SIGTERM");
+      await serve.exited;
+    }
+    const stderr = await new Response(serve.stderr).text();
+    const lines = stderr.split("\n").filter(Boolean);
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    const events = lines.map((l) => JSON.parse(l));
+    for (const e of events) {
+      expect(Object.keys(e).sort()).toEqual(["fields", "level", "msg", "ts"]);
+      expect(new Date(e.ts).toISOString()).toBe(e.ts);
+    }
+    expect(events.find((e) => e.msg.startsWith("peer connected"))).toMatchObject({ level: "info", fields: { name: "bob", room: "ops" } });
+    const token = readFileSync(join(jsonData, "admin.token"), "utf8").trim();
+    for (const secret of [token, scrapeToken, code]) expect(stderr).not.toContain(secret);
+  }, 30_000);
 
   test("attach --exec wakes a stand-in agent once per DM, with the message on stdin, and exits 0 when the room closes", async () => {
     const { code } = JSON.parse(run("invite", "--name", "codex", "--room", "wake", "--json").stdout);

@@ -3,6 +3,7 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { startServer, type RunningServer } from "../../src/cli/serve.ts";
 import { issueCode, revokeCodes } from "../../src/relay/access.ts";
+import { PgStore } from "../../src/store/postgres.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import { newTestApp, tempDir, testConfig } from "../helpers.ts";
 
@@ -47,7 +48,8 @@ test("credentials made of arbitrary bytes (non-ASCII, invalid UTF-8) are 401, ne
 test("codes changed through another database connection take effect on the next request", async () => {
   const call = (path: string, code: string, body?: unknown) =>
     fetch(`${server.url}${path}`, { method: body ? "POST" : "GET", headers: { authorization: `Bearer ${code}` }, body: body ? JSON.stringify(body) : undefined });
-  const cli = SqliteStore.open(join(dir.path, "argybargy.db"));
+  const served = server.relay.store;
+  const cli = served instanceof PgStore ? await PgStore.open(served.url, { max: 2 }) : SqliteStore.open(join(dir.path, "argybargy.db"));
   try {
     const issue = (name: string) => issueCode(cli, { name, room: "lab" }, { nowMs: Date.now(), hashCodes: true, maxCodes: 0 });
     const alice = (await issue("alice")).code;

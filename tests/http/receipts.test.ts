@@ -98,3 +98,26 @@ test("the position endpoint and the ack still answer as before; a read counts as
   expect(r.delivered_at).toBe(r.read_at);
   expect((await bob.req("GET", "/messages/position")).json).toMatchObject({ read_seq: 1, delivered_seq: 0 });
 });
+
+test("a delivery and an ack each wake a parked operator change feed, so the dashboard's ticks move", async () => {
+  const t = newTestApp({ ARGYBARGY_RATE_MAX: "0" });
+  const alice = await t.invite("alice", "lab");
+  const bob = await t.invite("bob", "lab");
+  await bob.req("GET", "/messages?since=0"); // bob is online before anything is sent
+  await alice.req("POST", "/messages", { text: "ready?" });
+  await t.relay.flushReceipts();
+  const cursorOf = async () => (await t.admin("GET", "/admin/changes?since=0")).json.cursor as number;
+
+  const before = await cursorOf();
+  const parked = t.admin("GET", `/admin/changes?since=${before}&wait=10`);
+  expect((await bob.req("GET", "/messages?since=0")).json.messages.map((m: any) => m.seq)).toEqual([1]);
+  await t.relay.flushReceipts();
+  const woke = (await parked).json;
+  expect(woke).toMatchObject({ changed: true, rooms: ["lab"] });
+  expect((await t.admin("GET", "/admin/state?room=lab")).json.messages[0].receipts).toMatchObject({ delivered: 1, read: 0 });
+
+  const parkedAgain = t.admin("GET", `/admin/changes?since=${woke.cursor}&wait=10`);
+  await bob.req("POST", "/messages/ack", { up_to: 1 });
+  expect((await parkedAgain).json).toMatchObject({ changed: true, rooms: ["lab"] });
+  expect((await t.admin("GET", "/admin/state?room=lab")).json.messages[0].receipts).toMatchObject({ delivered: 1, read: 1, read_by: ["bob"] });
+});

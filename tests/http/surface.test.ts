@@ -235,7 +235,7 @@ describe("response headers (SPEC §1.4, §5.9, §9.3)", () => {
 });
 
 describe("OpenAPI (SPEC §5.9)", () => {
-  test("lists every route, both security schemes and the error envelope; quotes the configured limits", async () => {
+  test("lists every route, the three security schemes and the error envelope; quotes the configured limits", async () => {
     const t = newTestApp({ ARGYBARGY_MAX_TEXT: "123", ARGYBARGY_MAX_WAIT: "7" });
     const r = await t.req("GET", "/openapi.json");
     expect(r.status).toBe(200);
@@ -247,11 +247,11 @@ describe("OpenAPI (SPEC §5.9)", () => {
     for (const op of [
       "GET /", "GET /health", "GET /whoami", "GET /peers", "POST /messages", "GET /messages", "GET /messages/stream", "POST /messages/{seq}/claim", "GET /history",
       "POST /mcp", "GET /llms.txt", "GET /admin/state", "GET /admin/stats", "GET /admin/audit", "GET /admin/changes", "POST /admin/invite", "POST /admin/revoke",
-      "POST /admin/say", "POST /admin/regenerate-token", "POST /admin/rooms/{room}/close", "POST /admin/rooms/{room}/reopen",
+      "POST /admin/say", "POST /admin/regenerate-token", "POST /admin/rooms/{room}/close", "POST /admin/rooms/{room}/reopen", "GET /metrics",
     ]) expect({ op, listed: ops.includes(op) }).toEqual({ op, listed: true });
     expect(doc.paths["/mcp"].post.description).toContain("up to 7 s");
     expect(doc.paths["/mcp"].post.security).toEqual([{ agentCode: [] }]);
-    expect(Object.keys(doc.components.securitySchemes).length).toBe(2);
+    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(["adminToken", "agentCode", "metricsToken"]);
     expect(doc.components.schemas.Error).toBeDefined();
     const stream = doc.paths["/messages/stream"].get;
     expect(Object.keys(stream.responses[200].content)).toEqual(["text/event-stream"]);

@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { newTestRelay } from "../helpers.ts";
 import type { Agent } from "../../src/relay/types.ts";
+import type { SqliteStore } from "../../src/store/sqlite.ts";
 
 // Issue 10: a broadcast to 1,000 parked agents writes no receipt row while it wakes them; one
 // batched write records every delivery; the receipts sum exactly.
@@ -13,7 +14,8 @@ test("a broadcast to 1,000 parked agents: no write in the wake path, one batch a
     await operator.invite({ name, room: "big" }, "http://localhost");
     agents.push({ name, room: "big", capabilities: "" });
   }
-  const marks = () => (store.db.query("SELECT count(*) AS n FROM receipt_marks").get() as { n: number }).n;
+  // This file runs on SQLite (the store contract suite covers receipt marks on both stores).
+  const marks = () => ((store as SqliteStore).db.query("SELECT count(*) AS n FROM receipt_marks").get() as { n: number }).n;
   const parked = agents.map((a) => relay.read(a, 0, 20));
   for (let i = 0; relay.waiters.count() < 1000 && i < 500; i++) await Bun.sleep(10);
   expect(relay.waiters.count()).toBe(1000);
@@ -48,7 +50,7 @@ test("a second answer covering the same seq writes no second mark; the first tim
   clock.advance(5000);
   await relay.read(bob, 0, 0); // a client that re-reads from 0 gets it again
   await relay.flushReceipts();
-  expect(store.db.query("SELECT seq, at FROM receipt_marks WHERE kind = 'delivered'").all()).toEqual([{ seq: m.seq, at: first }]);
+  expect((store as SqliteStore).db.query("SELECT seq, at FROM receipt_marks WHERE kind = 'delivered'").all()).toEqual([{ seq: m.seq, at: first }]);
   expect((await store.getCursor("r", "bob")).seenSeq).toBe(m.seq);
 });
 

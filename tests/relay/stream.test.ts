@@ -68,6 +68,8 @@ test("wake cost: one post to a room with 200 open streams does no store read per
   expect(relay.waiters.count()).toBe(200);
   counts.clear();
   await say(relay, "to everyone");
+  // The relay announces a commit one turn after it (the poster is answered first).
+  await new Promise((r) => setImmediate(r));
   for (let i = 0; i < 200 && relay.waiters.count() < 200; i++) await Bun.sleep(5);
   ctl.abort();
   const got = await Promise.all(followers);

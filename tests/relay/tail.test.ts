@@ -60,3 +60,30 @@ test("a fill that read before a commit never installs the stale state", async ()
   tails.fill("r", stale, version);
   expect(tails.read("r", 0, "bob")).toBeNull();
 });
+
+test("a commit that skips seqs (another process wrote in between) drops the tail instead of hiding the gap; invalidateAll drops every room and refuses stale fills", async () => {
+  const store = SqliteStore.open(":memory:");
+  const tails = new RoomTails();
+  const post = async (room: string, text: string) => {
+    const r = await store.insertMessage({ room, from: "ann", to: "all", text, expectsReply: "none", nowMs: 1, refuseIfClosed: true, maxRooms: 0, retention: 0, ...INSERT_DEFAULTS });
+    if (!r.ok) throw new Error("insert refused");
+    return r.message;
+  };
+  for (const room of ["r", "s"]) {
+    await post(room, "one");
+    tails.fill(room, await store.readTail(room, TAIL_LENGTH), tails.version(room));
+  }
+  await post("r", "two, by another process"); // this process never sees it committed
+  tails.append(await post("r", "three"), 0, 0);
+  // Answering since=1 from memory would skip seq 2: the tail is gone, so the caller reads the store.
+  expect(tails.read("r", 1, "bob")).toBeNull();
+  expect((await store.readSince("r", 1, "bob")).messages.map((m) => m.seq)).toEqual([2, 3]);
+
+  const version = tails.version("s");
+  const snap = await store.readTail("s", TAIL_LENGTH);
+  tails.invalidateAll();
+  expect(tails.read("s", 0, "bob")).toBeNull();
+  tails.fill("s", snap, version); // read before the invalidation: refused
+  expect(tails.read("s", 0, "bob")).toBeNull();
+  await store.close();
+});

@@ -1,0 +1,90 @@
+import { SQL } from "bun";
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { Relay } from "../../src/relay/relay.ts";
+import type { Agent } from "../../src/relay/types.ts";
+import { PgBus } from "../../src/store/pg-bus.ts";
+import { PgStore } from "../../src/store/postgres.ts";
+import { ADMIN_TOKEN, AGENT_POST, INSERT_DEFAULTS, testConfig, TestClock } from "../helpers.ts";
+import { freshSchema, testDatabaseUrl } from "../pg-cluster.ts";
+
+// Two "instances" in one process: two pools, two LISTEN connections, one schema.
+
+let url: string;
+const stores: PgStore[] = [];
+const buses: PgBus[] = [];
+beforeAll(async () => {
+  const u = new URL(await testDatabaseUrl());
+  u.searchParams.set("schema", freshSchema());
+  url = u.toString();
+});
+afterAll(async () => {
+  for (const b of buses) await b.stop();
+  for (const s of stores) await s.close();
+});
+
+async function instance() {
+  const store = await PgStore.open(url, { max: 3 });
+  const bus = await PgBus.start(store);
+  stores.push(store);
+  buses.push(bus);
+  const heard: [string | null, boolean][] = [];
+  bus.subscribe((room, remote) => heard.push([room, remote]));
+  const relay = new Relay({ store, bus, clock: new TestClock(), limits: testConfig({ ARGYBARGY_RATE_MAX: "0" }), adminToken: ADMIN_TOKEN });
+  return { store, bus, relay, heard };
+}
+
+const reader: Agent = { name: "reader", room: "r", capabilities: "" };
+const until = async (cond: () => boolean, ms = 5000) => {
+  for (const end = Date.now() + ms; !cond(); await Bun.sleep(10)) if (Date.now() > end) throw new Error("condition not met in time");
+};
+
+test("a post, a close and a claim on A wake and refresh B; A hears its own changes once, as local", async () => {
+  const a = await instance();
+  const b = await instance();
+  const first = await b.relay.read(reader, 0, 0); // fills B's cached tail of r
+  const parked = b.relay.read(reader, first!.cursor, 10);
+  await a.relay.commit({ room: "r", from: "w", to: "all", text: "hello from A", expectsReply: "anyone" }, AGENT_POST);
+  const answer = await parked;
+  expect(answer!.messages.map((m) => m.text)).toEqual(["hello from A"]);
+  expect(b.heard).toContainEqual(["r", true]);
+  await Bun.sleep(100); // the echo of A's own NOTIFY has arrived by now
+  expect(a.heard.filter(([room]) => room === "r")).toEqual([["r", false]]);
+
+  // A claim on A is seen by B's next read (B's cached tail is dropped).
+  const claimer: Agent = { name: "c1", room: "r", capabilities: "" };
+  expect((await a.relay.claim(claimer, answer!.messages[0]!.seq)).won).toBe(true);
+  await until(() => b.heard.filter(([r]) => r === "r").length >= 2);
+  expect((await b.relay.read({ name: "other", room: "r", capabilities: "" }, 0, 0))!.messages[0]!.claimedBy).toBe("c1");
+
+  // A close through A answers B's parked poll at once.
+  const parked2 = b.relay.read(reader, answer!.cursor, 20);
+  const started = performance.now();
+  await a.relay.setRoomStatus({ name: "r", status: "closed", closedAtMs: Date.now(), closedBy: "operator" });
+  expect((await parked2)!.room.status).toBe("closed");
+  expect(performance.now() - started).toBeLessThan(3000);
+});
+
+test("after the LISTEN connection is killed, the bus re-LISTENs and wakes every waiter, so a change made meanwhile is not slept through", async () => {
+  const a = await instance();
+  const b = await instance();
+  const room: Agent = { name: "reader", room: "gap", capabilities: "" };
+  const parked = b.relay.read(room, 0, 30);
+  await Bun.sleep(50);
+  const admin = new SQL({ url: url.replace(/\?.*$/, ""), max: 1 });
+  try {
+    const channel = await b.store.channel();
+    // Kill B's listener (the backend that LISTENs on the channel and is not A's).
+    const listeners = await admin`SELECT pid FROM pg_stat_activity WHERE query ILIKE ${`LISTEN%${channel}%`}`;
+    expect(listeners.length).toBeGreaterThanOrEqual(2);
+    const before = b.bus.listenCount;
+    await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query ILIKE ${`LISTEN%${channel}%`}`;
+    // Written while the listeners are down: its NOTIFY reaches nobody.
+    await a.store.insertMessage({ ...INSERT_DEFAULTS, room: "gap", from: "w", to: "all", text: "during the gap", expectsReply: "none", nowMs: Date.now(), refuseIfClosed: true, maxRooms: 0, retention: 0 });
+    const answer = await parked;
+    expect(answer!.messages.map((m) => m.text)).toEqual(["during the gap"]);
+    expect(b.bus.listenCount).toBeGreaterThan(before);
+    expect(b.heard).toContainEqual([null, true]);
+  } finally {
+    await admin.close();
+  }
+});

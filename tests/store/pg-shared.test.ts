@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { createApp } from "../../src/http/app.ts";
+import { hashCode } from "../../src/relay/codes.ts";
+import { LocalBus } from "../../src/relay/bus.ts";
+import { Operator } from "../../src/relay/operator.ts";
+import { Relay } from "../../src/relay/relay.ts";
+import { PgSharedState } from "../../src/store/pg-shared.ts";
+import { PgStore } from "../../src/store/postgres.ts";
+import { ADMIN_TOKEN, testConfig, TestClock } from "../helpers.ts";
+import { freshSchema, testDatabaseUrl } from "../pg-cluster.ts";
+
+// Two relays ("instances") on one schema, each with its own pool and in-memory state: what
+// users rely on must agree between them because it lives in the database.
+
+let url: string;
+const stores: PgStore[] = [];
+beforeAll(async () => {
+  const u = new URL(await testDatabaseUrl());
+  u.searchParams.set("schema", freshSchema());
+  url = u.toString();
+});
+afterAll(async () => {
+  for (const s of stores) await s.close();
+});
+
+async function instance(env: Record<string, string>) {
+  const store = await PgStore.open(url, { max: 3 });
+  stores.push(store);
+  const shared = new PgSharedState(store);
+  await shared.saveAdminToken(ADMIN_TOKEN, true);
+  const config = testConfig(env);
+  const relay = new Relay({ store, bus: new LocalBus(), shared, clock: new TestClock(), limits: config, adminToken: ADMIN_TOKEN });
+  const operator = new Operator(relay, { save: (t) => shared.saveAdminToken(t, false).then(() => {}) });
+  const app = createApp({ relay, operator, config, startedMs: Date.now(), publicUrl: () => null, logError: (_id, err) => console.error(err) });
+  const req = async (method: string, path: string, headers: Record<string, string>, body?: unknown) => {
+    const res = await app.handle(new Request(`http://localhost${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }));
+    return { status: res.status, json: (await res.json().catch(() => null)) as any };
+  };
+  return { relay, shared, req };
+}
+
+test("rate limit, presence, throttle and admin token agree between two instances", async () => {
+  const env = { ARGYBARGY_RATE_MAX: "4", ARGYBARGY_RATE_WINDOW: "60", ARGYBARGY_AUTH_FAIL_MAX: "3" };
+  const a = await instance(env);
+  const b = await instance(env);
+  const admin = { "x-admin-token": ADMIN_TOKEN };
+  const alice = (await a.req("POST", "/admin/invite", admin, { name: "alice", room: "lab" })).json.code as string;
+  const bob = (await b.req("POST", "/admin/invite", admin, { name: "bob", room: "lab" })).json.code as string;
+  expect(await a.relay.store.findCode(hashCode(bob))).not.toBeNull();
+  const asAlice = { authorization: `Bearer ${alice}` };
+
+  // Four posts alternating over A and B use the whole budget; a fifth is refused on either.
+  const statuses: number[] = [];
+  for (let i = 0; i < 6; i++) statuses.push((await (i % 2 ? b : a).req("POST", "/messages", asAlice, { text: `m${i}` })).status);
+  expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
+
+  // Alice was only ever seen by A; B's /peers and roster show her too.
+  await b.req("GET", "/whoami", { authorization: `Bearer ${bob}` });
+  await a.relay.syncPresence(); // flushes A's queued sightings
+  const peers = (await b.req("GET", "/peers", { authorization: `Bearer ${bob}` })).json.peers.map((p: any) => [p.name, p.online]);
+  expect(peers).toEqual([["alice", true], ["bob", true]]);
+  const roster = (await b.req("GET", "/admin/state", admin)).json.peers.lab.map((p: any) => p.name);
+  expect(roster).toEqual(["alice", "bob"]);
+  // Connect is audited once, by whichever instance saw the agent first.
+  const connects = (await a.req("GET", "/admin/audit?limit=100", admin)).json.events.filter((e: any) => e.action === "connect");
+  expect(connects.map((e: any) => e.actor).sort()).toEqual(["alice", "bob"]);
+
+  // Failed authentications from one address count on both instances.
+  const bad = { authorization: "Bearer wrong-code-0000", "cf-connecting-ip": "198.51.100.7" };
+  const fails: number[] = [];
+  for (let i = 0; i < 5; i++) fails.push((await (i % 2 ? b : a).req("GET", "/whoami", bad)).status);
+  expect(fails).toEqual([401, 401, 401, 429, 429]);
+
+  // A token regenerated through A stops working on B at once.
+  const fresh = (await a.req("POST", "/admin/regenerate-token", admin)).json.admin_token as string;
+  expect((await b.req("GET", "/admin/stats", admin)).status).toBe(401);
+  expect((await b.req("GET", "/admin/stats", { "x-admin-token": fresh })).status).toBe(200);
+});
