@@ -116,15 +116,15 @@ export async function fuzzWorld() {
   };
   for (const name of AGENTS) await mint(name);
   const db = (t.store as unknown as { db: import("bun:sqlite").Database }).db;
-  // Receipt marks and seen positions (and the cursor rows they create) are left out: they are
-  // written in the background, a beat after the 2xx read that earned them, and may land during
-  // a later case.
+  // Receipt marks, seen and read positions (and the cursor rows they create) are left out: a
+  // post marks its sender's read position and reads record receipts in the background, a beat
+  // after the 2xx that earned them, so they may land during a later case.
   const snapshotQuery = db.query<{ messages: number; codes: number; statuses: string | null; cursors: string | null; claims: string | null; keys: number; audit: number | null }, []>(
     "SELECT (SELECT count(*) FROM messages) AS messages, (SELECT count(*) FROM codes) AS codes, " +
     "(SELECT group_concat(room || ':' || seq || ':' || claimed_by || ':' || ifnull(lease_until, ''), ',') FROM messages WHERE claimed_by IS NOT NULL) AS claims, " +
     "(SELECT count(*) FROM idempotency_keys) AS keys, " +
     "(SELECT group_concat(room || ':' || status, ',') FROM room_status) AS statuses, " +
-    "(SELECT group_concat(room || ':' || name || ':' || delivered_seq || ':' || read_seq, ',') FROM agent_cursors WHERE delivered_seq > 0 OR read_seq > 0) AS cursors, " +
+    "(SELECT group_concat(room || ':' || name || ':' || delivered_seq, ',') FROM agent_cursors WHERE delivered_seq > 0) AS cursors, " +
     "(SELECT max(id) FROM audit) AS audit",
   );
   const newAudit = db.query<{ action: string }, [number]>("SELECT action FROM audit WHERE id > ?");
