@@ -8,6 +8,9 @@ export type LogLevel = "debug" | "info" | "warn" | "error";
 /** `text`: one readable line per event; `json`: one JSON object per line for log shippers. */
 export type LogFormat = "text" | "json";
 
+/** SQLite's `PRAGMA synchronous` in WAL mode: `normal` survives a process crash, `full` also power loss. */
+export type SyncMode = "normal" | "full";
+
 /** Every setting of SPEC §2, resolved once; frozen so nothing mutates it after start-up. */
 export interface Config {
   readonly dataDir: string;
@@ -52,6 +55,10 @@ export interface Config {
   readonly maxStreamsPerAgent: number;
   /** Seconds of silence after which a stream writes a `: ping` comment. */
   readonly streamHeartbeatSeconds: number;
+  /** Concurrent parked polls per (room, name); 0 = no cap. */
+  readonly maxPollsPerAgent: number;
+  /** Durability of each commit (`ARGYBARGY_SYNC`). */
+  readonly sync: SyncMode;
   /** How the CLI should print: plain when CI or NO_COLOR is set, or stdout is not a TTY. */
   readonly plainOutput: boolean;
 }
@@ -183,9 +190,19 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Loa
     maxStreamsPerAgent: int("ARGYBARGY_MAX_STREAMS_PER_AGENT", 4, 0),
     // 15 s: under every common proxy's idle cut (cloudflared, nginx 60 s) with room to spare.
     streamHeartbeatSeconds: float("ARGYBARGY_STREAM_HEARTBEAT", 15, 0.05),
+    // 8: a few tabs or retries of one agent, far below what would starve a room.
+    maxPollsPerAgent: int("ARGYBARGY_MAX_POLLS_PER_AGENT", 8, 0),
+    sync: parseSync(read("ARGYBARGY_SYNC"), warnings),
     plainOutput: Boolean(env.CI || env.NO_COLOR || env.TERM === "dumb") || !process.stdout.isTTY,
   });
   return { config, warnings };
+}
+
+function parseSync(raw: string | undefined, warnings: string[]): SyncMode {
+  if (raw === undefined || raw.toLowerCase() === "normal") return "normal";
+  if (raw.toLowerCase() === "full") return "full";
+  warnings.push(`ARGYBARGY_SYNC=${JSON.stringify(raw.slice(0, 40))} is neither normal nor full; using normal`);
+  return "normal";
 }
 
 /** What the agent-side verbs (`attach`, `hook`, `connect`) read from the environment. */

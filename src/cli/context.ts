@@ -85,5 +85,5 @@ export async function openStore(config: Config, dataDir: DataDir): Promise<Opene
     const pg = await PgStore.open(config.databaseUrl);
     return { store: pg, pg, label: `store=postgres database=${maskUrl(config.databaseUrl)}` };
   }
-  return { store: SqliteStore.open(dataDir.dbPath), pg: null, label: `store=sqlite file=${dataDir.dbPath}` };
+  return { store: SqliteStore.open(dataDir.dbPath, config.sync), pg: null, label: `store=sqlite file=${dataDir.dbPath} sync=${config.sync}` };
 }

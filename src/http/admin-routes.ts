@@ -55,7 +55,7 @@ export function adminRoutes({ relay, operator, config, publicUrl, startedMs }: R
     }, { admin: true, ...docs.state })
     .get("/admin/stats", async () => {
       const s = await operator.stats(startedMs);
-      return { version: VERSION, uptime_seconds: s.uptimeSeconds, online_peers: s.onlinePeers, codes: s.codes, messages: s.messages, rooms: s.rooms };
+      return { version: VERSION, uptime_seconds: s.uptimeSeconds, online_peers: s.onlinePeers, codes: s.codes, messages: s.messages, rooms: s.rooms, parked_polls: s.parkedPolls, polling_agents: s.pollingAgents, open_streams: s.openStreams };
     }, { admin: true, ...docs.stats })
     .get("/admin/audit", async ({ query }) => {
       const limit = parseIntParam(query.limit, "limit", 100, 1, 1000);

@@ -11,13 +11,21 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 /**
  * Reads a body of at most `cap` bytes, whatever its Content-Type (SPEC §1.1). Returns null when
  * it is larger (decided from Content-Length before reading, or while reading a chunked body).
+ * Throws 422 `invalid` (field `body`) when the body is cut off before its end.
  */
 export async function readBody(request: Request, cap: number): Promise<RawBody | null> {
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > cap) return null;
   if (!request.body) return { kind: "empty" };
-  // A declared length within the cap can be read in one go; only chunked bodies are counted as they stream.
-  const bytes = declared !== null ? new Uint8Array(await request.arrayBuffer()) : await readCapped(request.body, cap);
+  let bytes: Uint8Array | null;
+  try {
+    // A declared length within the cap can be read in one go; only chunked bodies are counted as they stream.
+    bytes = declared !== null ? new Uint8Array(await request.arrayBuffer()) : await readCapped(request.body, cap);
+  } catch {
+    // The client closed before its declared length (or final chunk) arrived: its mistake, not
+    // ours, and the request as a whole is refused, so even a route that ignores bodies never runs.
+    throw new RelayError("invalid", "The request body ended before it was complete.", { field: "body" });
+  }
   if (!bytes) return null;
   if (bytes.byteLength === 0) return { kind: "empty" };
   let text: string;

@@ -15,6 +15,7 @@ export const STATUS: Record<ErrorCode, number> = {
   not_claimable: 422,
   unknown_recipient: 422,
   rate_limited: 429,
+  too_many_polls: 429,
   unavailable: 503,
   room_paused: 429,
   not_holder: 409,

@@ -103,6 +103,7 @@ export function manifest(url: string, config: Config) {
       "Broadcasts default to expects_reply none; direct messages default to the recipient.",
       "to must be all or a member of your room; 422 unknown_recipient lists the members.",
       rate,
+      ...(config.maxPollsPerAgent > 0 ? [`At most ${config.maxPollsPerAgent} of your polls may wait at once; one more gets 429 too_many_polls (keep one poll loop).`] : []),
     ],
   };
 }

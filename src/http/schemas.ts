@@ -61,7 +61,7 @@ const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [Stri
 const ERROR_TEXT: Record<number, string> = {
   400: "bad_request", 401: "unauthorized", 403: "forbidden (quota)", 404: "not_found", 409: "conflict",
   413: "payload_too_large", 422: "invalid / unknown_recipient / not_claimable / idempotency_key_reused",
-  429: "rate_limited (Retry-After header) / room_paused",
+  429: "rate_limited / too_many_polls (Retry-After header) / room_paused",
   503: "unavailable: the PostgreSQL database is not answering (Retry-After header)",
 };
 const idempotencyHeader = {
@@ -114,7 +114,7 @@ export function agentDocsFor(c: Config) {
       parameters: [idempotencyHeader],
       responses: { 200: json(t.Object({ ok: t.Boolean(), message: MessageEcho }), "stored (or the first answer for a repeated Idempotency-Key)"), ...errors(401, 403, 409, 413, 422, 429) },
     }, "agent"),
-    poll: op("agent", "Receive (long-poll)", `Parks up to wait s (capped at ${c.maxWait}) until a message arrives; pass cursor back as since.`, {
+    poll: op("agent", "Receive (long-poll)", `Parks up to wait s (capped at ${c.maxWait}) until a message arrives; pass cursor back as since. ${c.maxPollsPerAgent ? `At most ${c.maxPollsPerAgent} parked polls per agent at once; more get 429 too_many_polls.` : "No cap on parked polls per agent."}`, {
       parameters: [query("since", "cursor from the previous response (default 0)"), query("wait", `seconds to park, 0..${c.maxWait} (default 0)`)],
       ...ok(PollBody),
     }, "agent"),
@@ -188,6 +188,9 @@ export function adminDocsFor(c: Config) {
     }, "admin"),
     stats: op("admin", "Stats", "Uptime and counts.", ok(t.Object({
       version: t.String(), uptime_seconds: t.Integer(), online_peers: t.Integer(), codes: t.Integer(), messages: t.Integer(), rooms: t.Integer(),
+      parked_polls: t.Integer({ description: "waiters parked right now: agents' GET /messages, /admin/changes, open streams between events" }),
+      polling_agents: t.Integer({ description: "agents with at least one parked GET /messages" }),
+      open_streams: t.Integer({ description: "open GET /messages/stream connections" }),
     })), "admin"),
     audit: op("admin", "Audit log", `Newest limit events (1..1000, default 100), oldest first; ${c.maxAudit || "unlimited"} kept.`, {
       parameters: [query("limit", "1..1000")],

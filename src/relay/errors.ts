@@ -13,6 +13,7 @@ export type ErrorCode =
   | "not_claimable"
   | "unknown_recipient"
   | "rate_limited"
+  | "too_many_polls"
   | "unavailable"
   | "room_paused"
   | "not_holder"

@@ -199,6 +199,9 @@ export class Operator {
       uptimeSeconds: Math.floor((now - startedMs) / 1000),
       onlinePeers: presence.list().filter((e) => presence.isOnline(e, now)).length,
       codes, messages, rooms: rooms.length,
+      // Every parked waiter (agents' polls, dashboards' change feeds, open streams between events),
+      // the agents holding parked polls, and the open streams.
+      parkedPolls: this.relay.waiters.count(), pollingAgents: this.relay.pollSlots.agents, openStreams: this.relay.streams.count(),
     };
   }
 

@@ -28,6 +28,7 @@ export type Draft = Pick<InsertMessageInput, "room" | "from" | "to" | "text" | "
 import { checkText, requireObject } from "./validate.ts";
 import { Waiters } from "./waiters.ts";
 import { ActiveReaders } from "./cursors.ts";
+import { PollSlots } from "./poll-slots.ts";
 import { NO_METRICS, type Metrics } from "./metrics.ts";
 import { Claims } from "./claims.ts";
 import { agentScope, checkIdempotencyKey, DuplicateKey, IDEMPOTENCY_WINDOW_MS, InFlightKeys, keyRecord, postOnce } from "./idempotency.ts";
@@ -54,6 +55,7 @@ export class Relay {
   readonly changes: ChangeFeed;
   readonly rate: RateLimiter;
   readonly throttle: AuthThrottle;
+  readonly pollSlots: PollSlots;
   readonly metrics: Metrics;
   readonly claims: Claims;
   readonly reopens = new ReopenBoard();
@@ -83,6 +85,7 @@ export class Relay {
     this.changes = new ChangeFeed(this.waiters);
     this.rate = new RateLimiter(deps.limits.rateMax, deps.limits.rateWindow * 1000);
     this.throttle = new AuthThrottle(deps.limits.authFailMax);
+    this.pollSlots = new PollSlots(deps.limits.maxPollsPerAgent);
     this.metrics = deps.metrics ?? NO_METRICS;
     this.metrics.sample("polls_parked", () => this.waiters.count());
     this.metrics.sample("streams_open", () => this.streams.count());
@@ -367,7 +370,8 @@ export class Relay {
 
   /**
    * `GET /messages` (SPEC §5.6, §7.5): answers at once when there is something to say, else parks
-   * until the room changes, the deadline passes or `signal` aborts (then returns null).
+   * until the room changes, the deadline passes or `signal` aborts (then returns null). Throws
+   * 429 `too_many_polls` when the agent already has `maxPollsPerAgent` polls parked.
    */
   async read(agent: Agent, since: number, waitSeconds: number, signal?: AbortSignal): Promise<PollResult | null> {
     const { room, name } = agent;
@@ -377,25 +381,33 @@ export class Relay {
     const deadline = this.clock.now() + wait * 1000;
     let woken = false;
     const lapsesSeen = this.reopens.mark();
-    for (;;) {
-      const generation = this.waiters.generation(room);
-      // Woken polls are answered from memory without awaiting: thousands of them wake at once,
-      // and every await would send each to the back of the queue behind all the others.
-      const snap = this.tails.read(room, since, name) ?? await this.snapshot(room, since, name);
-      const now = this.clock.now();
-      const reopened = this.reopens.since(room, lapsesSeen, name);
-      if (snap.messages.length || reopened.length || wait === 0 || snap.status.status === "closed" || now >= deadline || this.closing) {
-        const touched = this.touch(room, name, true, agent.capabilities);
-        if (touched) await touched;
-        const resolved = this.resolveFromMemory(snap.messages) ?? await this.resolve(room, snap.messages);
-        // The idle clock may have restarted on another instance (a delivery or post there).
-        if (this.shared && !snap.messages.length) await this.syncPresence(room);
-        if (snap.messages.length) this.delivered(room, snap.messages.length, woken);
-        return { ...this.answer(agent, snap, resolved), reopened };
+    // Taken only when the poll is about to park (an answer at once holds nothing), released
+    // whatever ends the poll; throws 429 `too_many_polls` over the per-agent cap.
+    let release: (() => void) | null = null;
+    try {
+      for (;;) {
+        const generation = this.waiters.generation(room);
+        // Woken polls are answered from memory without awaiting: thousands of them wake at once,
+        // and every await would send each to the back of the queue behind all the others.
+        const snap = this.tails.read(room, since, name) ?? await this.snapshot(room, since, name);
+        const now = this.clock.now();
+        const reopened = this.reopens.since(room, lapsesSeen, name);
+        if (snap.messages.length || reopened.length || wait === 0 || snap.status.status === "closed" || now >= deadline || this.closing) {
+          const touched = this.touch(room, name, true, agent.capabilities);
+          if (touched) await touched;
+          const resolved = this.resolveFromMemory(snap.messages) ?? await this.resolve(room, snap.messages);
+          // The idle clock may have restarted on another instance (a delivery or post there).
+          if (this.shared && !snap.messages.length) await this.syncPresence(room);
+          if (snap.messages.length) this.delivered(room, snap.messages.length, woken);
+          return { ...this.answer(agent, snap, resolved), reopened };
+        }
+        release ??= this.pollSlots.take(`${room}\u0000${name}`);
+        const how = await this.waiters.park(room, generation, deadline - now, signal);
+        if (how === "aborted") return null;
+        woken = how === "woken";
       }
-      const how = await this.waiters.park(room, generation, deadline - now, signal);
-      if (how === "aborted") return null;
-      woken = how === "woken";
+    } finally {
+      release?.();
     }
   }
 

@@ -390,6 +390,8 @@ export interface RelayLimits {
   maxText: number; maxWait: number; maxHistory: number; maxMessagesPerRoom: number; onlineWindow: number;
   maxIdleSeconds: number; rateMax: number; rateWindow: number; maxRooms: number; maxCodes: number;
   hashCodes: boolean; maxAudit: number; authFailMax: number;
+  /** Concurrent parked polls per (room, name); 0 = no cap. */
+  maxPollsPerAgent: number;
   /** Default claim lease in seconds (ARGYBARGY_CLAIM_TTL). */
   claimTtl: number;
   /** Consecutive agent messages before a room pauses; 0 = off (ARGYBARGY_LOOP_GUARD). */

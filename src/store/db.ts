@@ -4,6 +4,9 @@ import { dirname } from "node:path";
 import { APPLICATION_ID, MIGRATIONS } from "./migrations.ts";
 import { looksLikeV1 } from "./v1.ts";
 
+/** `normal` (WAL: durable across process crashes) or `full` (also across power loss, fsync per commit). */
+export type SyncMode = "normal" | "full";
+
 /** Thrown when a database file is not one this version can use; the message names the file. */
 export class UnusableDatabaseError extends Error {
   override name = "UnusableDatabaseError";
@@ -12,16 +15,16 @@ export class UnusableDatabaseError extends Error {
 /**
  * Opens (creating with mode 0600 before any data is written) and migrates an argybargy database.
  * `:memory:` gives a private in-memory database for tests. Throws UnusableDatabaseError for a
- * database this version does not recognise, without modifying it.
+ * database this version does not recognise, without modifying it. `sync` sets PRAGMA synchronous.
  */
-export function openDatabase(path: string): Database {
+export function openDatabase(path: string, sync: SyncMode = "normal"): Database {
   if (path !== ":memory:" && !existsSync(path)) closeSync(openSync(path, "wx", 0o600));
   const db = new Database(path, { create: true, strict: true });
   try {
     db.run("PRAGMA busy_timeout = 5000");
     check(db, path);
     db.run("PRAGMA journal_mode = WAL");
-    db.run("PRAGMA synchronous = NORMAL");
+    db.run(`PRAGMA synchronous = ${sync === "full" ? "FULL" : "NORMAL"}`);
     db.run("PRAGMA secure_delete = ON");
     db.run("PRAGMA foreign_keys = ON");
     migrate(db);

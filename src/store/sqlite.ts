@@ -7,7 +7,7 @@ import { BulkQueries } from "./bulk.ts";
 import { CodeQueries } from "./codes.ts";
 import { CursorQueries } from "./cursors.ts";
 import { DeliveryQueries } from "./delivery.ts";
-import { openDatabase } from "./db.ts";
+import { openDatabase, type SyncMode } from "./db.ts";
 import { MessageQueries } from "./messages.ts";
 
 /** Codes kept in the authentication cache at most (hits only, so garbage codes cannot fill it). */
@@ -33,8 +33,8 @@ export class SqliteStore implements Store, BulkStore {
   private pending: { input: InsertMessageInput; resolve: (r: InsertMessageResult) => void; reject: (e: unknown) => void }[] = [];
 
   /** Opens (creating and migrating) the database at `path`; `:memory:` for tests. */
-  static open(path: string): SqliteStore {
-    return new SqliteStore(openDatabase(path));
+  static open(path: string, sync: SyncMode = "normal"): SqliteStore {
+    return new SqliteStore(openDatabase(path, sync));
   }
 
   constructor(readonly db: Database) {

@@ -282,3 +282,54 @@ describe("poll budget with the injected clock (SPEC §7.6)", () => {
     expect(peers[0].seconds_since_seen).toBeLessThan(1);
   });
 });
+
+describe("per-agent cap on parked polls (ARGYBARGY_MAX_POLLS_PER_AGENT)", () => {
+  const park = (t: ReturnType<typeof newTestApp>, code: string, signal: AbortSignal) =>
+    t.app.handle(new Request("http://localhost/messages?since=0&wait=20", { headers: { authorization: `Bearer ${code}` }, signal }));
+
+  test("the poll over the cap is answered at once with 429 too_many_polls; others of the room are not affected", async () => {
+    const t = newTestApp({ ARGYBARGY_MAX_POLLS_PER_AGENT: "3" });
+    const runaway = await t.invite("runaway", "cap");
+    const calm = await t.invite("calm", "cap");
+    const ctl = new AbortController();
+    const parked = [0, 1, 2].map(() => park(t, runaway.code, ctl.signal));
+    await until(() => t.relay.waiters.count() === 3);
+    const over = await runaway.req("GET", "/messages?since=0&wait=20");
+    expect(over.status).toBe(429);
+    expect(over.json).toMatchObject({ error: "too_many_polls", retry_after: 1, max_polls: 3 });
+    expect(over.headers.get("retry-after")).toBe("1");
+    // An answer that does not park needs no slot, and another agent parks as usual.
+    expect((await runaway.req("GET", "/messages?since=0&wait=0")).status).toBe(200);
+    const calmPoll = park(t, calm.code, ctl.signal);
+    await until(() => t.relay.waiters.count() === 4);
+    expect((await t.admin("GET", "/admin/stats")).json).toMatchObject({ parked_polls: 4, polling_agents: 2 });
+    ctl.abort();
+    await Promise.allSettled([...parked, calmPoll]);
+    await until(() => t.relay.waiters.count() === 0);
+    expect(t.relay.pollSlots.agents).toBe(0);
+    // The slots came back: the runaway may park again.
+    const again = new AbortController();
+    const next = park(t, runaway.code, again.signal);
+    await until(() => t.relay.waiters.count() === 1);
+    again.abort();
+    await next.catch(() => {});
+  });
+
+  test("a woken poll gives its slot back; 0 turns the cap off", async () => {
+    const t = newTestApp({ ARGYBARGY_MAX_POLLS_PER_AGENT: "1" });
+    const a = await t.invite("a", "cap1");
+    const poll = a.req("GET", "/messages?since=0&wait=20");
+    await until(() => t.relay.pollSlots.heldBy("cap1\u0000a") === 1);
+    expect((await t.admin("POST", "/admin/say", { room: "cap1", text: "wake" })).status).toBe(200);
+    expect((await poll).status).toBe(200);
+    expect(t.relay.pollSlots.heldBy("cap1\u0000a")).toBe(0);
+
+    const off = newTestApp({ ARGYBARGY_MAX_POLLS_PER_AGENT: "0" });
+    const b = await off.invite("b", "free");
+    const ctl = new AbortController();
+    const many = Array.from({ length: 50 }, () => park(off, b.code, ctl.signal));
+    await until(() => off.relay.waiters.count() === 50);
+    ctl.abort();
+    await Promise.allSettled(many);
+  });
+});

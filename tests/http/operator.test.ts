@@ -121,8 +121,8 @@ describe("stats and audit (SPEC §6.2, §6.3, §7.13)", () => {
     await t.admin("POST", "/admin/say", { room: "other", text: "x" });
     await alice.req("GET", "/whoami");
     const s = (await t.admin("GET", "/admin/stats")).json;
-    expect(Object.keys(s).sort()).toEqual(["codes", "messages", "online_peers", "rooms", "uptime_seconds", "version"]);
-    expect(s).toMatchObject({ version: "1.1.0", codes: 2, messages: 3, rooms: 2, online_peers: 3 });
+    expect(Object.keys(s).sort()).toEqual(["codes", "messages", "online_peers", "open_streams", "parked_polls", "polling_agents", "rooms", "uptime_seconds", "version"]);
+    expect(s).toMatchObject({ version: "1.1.0", codes: 2, messages: 3, rooms: 2, online_peers: 3, parked_polls: 0, polling_agents: 0, open_streams: 0 });
     expect(Number.isInteger(s.uptime_seconds)).toBe(true);
   });
 

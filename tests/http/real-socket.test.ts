@@ -5,7 +5,7 @@ import { startServer, type RunningServer } from "../../src/cli/serve.ts";
 import { issueCode, revokeCodes } from "../../src/relay/access.ts";
 import { PgStore } from "../../src/store/postgres.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
-import { tempDir, testConfig } from "../helpers.ts";
+import { newTestApp, tempDir, testConfig } from "../helpers.ts";
 
 // What only a real socket shows: raw header bytes (SPEC §1.2) and a second database connection,
 // as the CLI's store verbs use, changing codes under a running server (SPEC §3).
@@ -65,5 +65,34 @@ test("codes changed through another database connection take effect on the next 
     expect((await call("/whoami", alice)).status).toBe(200);
   } finally {
     await cli.close();
+  }
+});
+
+test("a body cut off before its Content-Length or final chunk (client gone) is the client's mistake: nothing logged as a failure, nothing done", async () => {
+  const t = newTestApp();
+  const listening = t.app.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = listening.server!.port!;
+    const truncated = [
+      `POST /admin/say HTTP/1.1\r\nHost: t\r\nX-Admin-Token: ${t.relay.adminToken}\r\nContent-Length: 60\r\n\r\n{"text":"hi"`,
+      `POST /admin/say HTTP/1.1\r\nHost: t\r\nX-Admin-Token: ${t.relay.adminToken}\r\nTransfer-Encoding: chunked\r\n\r\nd\r\n{"text":"hi"}\r\n`,
+      // A route that ignores its body must not run either: the operator's request never finished.
+      `POST /admin/regenerate-token HTTP/1.1\r\nHost: t\r\nX-Admin-Token: ${t.relay.adminToken}\r\nContent-Length: 10\r\n\r\n{}`,
+    ];
+    const token = t.relay.adminToken;
+    for (const bytes of truncated) {
+      const socket = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
+      socket.write(bytes);
+      await Bun.sleep(100);
+      socket.end();
+    }
+    await Bun.sleep(200);
+    expect(t.errors).toEqual([]);
+    expect(t.relay.adminToken).toBe(token);
+    expect((await t.relay.store.listAudit(10)).map((e) => e.action)).not.toContain("regenerate_admin_token");
+    expect((await t.admin("GET", "/admin/stats")).json.messages).toBe(0);
+    expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+  } finally {
+    await t.app.stop(true);
   }
 });

@@ -69,6 +69,21 @@ test("an empty file left by an interrupted first start is treated as new", () =>
   }
 });
 
+test("ARGYBARGY_SYNC picks PRAGMA synchronous: NORMAL (1) by default, FULL (2) on request", () => {
+  const dir = tempDir();
+  try {
+    const path = join(dir.path, "argybargy.db");
+    const normal = openDatabase(path);
+    expect(normal.query("PRAGMA synchronous").get()).toEqual({ synchronous: 1 });
+    normal.close();
+    const full = openDatabase(path, "full");
+    expect(full.query("PRAGMA synchronous").get()).toEqual({ synchronous: 2 });
+    full.close();
+  } finally {
+    dir.cleanup();
+  }
+});
+
 test("a schema-2 database (1.1) upgrades to step 3 with its messages, posters and cursors intact", async () => {
   const dir = tempDir();
   try {
