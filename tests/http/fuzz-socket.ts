@@ -131,7 +131,7 @@ export async function runSocketCase(c: SocketCase, w: World, routes: { method: s
   const route = routes[c.route]!;
   const path = buildPath(route.path, [c.param, c.param], "none");
   const headers = caseHeaders({ auth: c.auth, contentType: "application/json", headers: [], mcpAccept: true } as never, w);
-  const before = w.snapshot();
+  const before = await w.snapshot();
   const answers = parseResponses(await exchange(port, socketBytes(c, route.method, path, headers)));
   const what = `socket ${c.framing} ${route.method} ${path}`;
   for (const r of answers) {
@@ -151,7 +151,7 @@ export async function runSocketCase(c: SocketCase, w: World, routes: { method: s
   if (res.status !== 200) throw new Error(`${what}: /health answered ${res.status} afterwards`);
   await res.arrayBuffer();
   if (!answers.some((r) => r.status >= 200 && r.status < 300 && r.headers.has("x-content-type-options") && !r.body.startsWith('{"status":"ok"'))) {
-    const bad = unchanged(before, w, what);
+    const bad = await unchanged(before, w, what);
     if (bad) throw new Error(bad);
   }
 }

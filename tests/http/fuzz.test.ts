@@ -1,5 +1,4 @@
 import { expect, test } from "bun:test";
-import { TEST_STORE } from "../helpers.ts";
 import { runFuzz } from "./fuzz-harness.ts";
 
 // Issue 11 item 2: property-based fuzzing of every route (tests/http/fuzz-harness.ts says what
@@ -10,10 +9,9 @@ import { runFuzz } from "./fuzz-harness.ts";
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1200);
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 
-// The nothing-half-written snapshot reads the SQLite file directly; on the PostgreSQL pass of
-// tests/http (ARGYBARGY_TEST_STORE=postgres) it is skipped, not passed, until the snapshot goes
-// through the Store port (or PG's own tables).
-test.skipIf(TEST_STORE === "postgres")(`${RUNS} generated requests: no 5xx, every error the envelope, nothing half-written, /health after each`, async () => {
+// The nothing-half-written snapshot reads through the BulkStore port, so the PostgreSQL pass of
+// tests/http (ARGYBARGY_TEST_STORE=postgres) fuzzes that store too.
+test(`${RUNS} generated requests: no 5xx, every error the envelope, nothing half-written, /health after each`, async () => {
   console.error(`fuzz: seed ${SEED}, ${RUNS} cases (replay: scripts/fuzz --seed ${SEED} --runs ${RUNS})`);
   let report;
   try {
