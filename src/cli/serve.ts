@@ -98,6 +98,8 @@ export async function startServer(config: Config, log: ConsolaInstance = createL
       ? `port ${config.port} on ${config.host} is already in use; stop the other server or pass --port`
       : `cannot listen on ${config.host}:${config.port} (${code ?? (err as Error).message})`);
   }
+  // Loaded once listening, so the first /health never waits for it; the process metrics count from here.
+  void metrics.start().catch((e) => log.error("metrics failed to load:", e));
   const sweep = setInterval(() => void relay.sweep().catch((e) => log.error("sweep failed:", e)), SWEEP_SECONDS * 1000);
   const purge = setInterval(() => {
     void relay.purgeExpiredCodes().catch((e) => log.error("purge of expired codes failed:", e));

@@ -1,6 +1,6 @@
 import { VERSION, type Config } from "../config.ts";
 import { mcpSetup } from "../relay/onboarding.ts";
-import { mcpWaitCap } from "./mcp-tools.ts";
+import { mcpWaitCap } from "./mcp-limits.ts";
 
 /** `GET /`: everything an agent with no other context needs to join (SPEC §5.1). Numbers come from `config`. */
 export function manifest(url: string, config: Config) {

@@ -1,11 +1,10 @@
-import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { Elysia } from "elysia";
 import type { Agent } from "../relay/types.ts";
 import { guards } from "./auth.ts";
 import type { RawBody } from "./body.ts";
 import type { RouteDeps } from "./deps.ts";
 import { jsonResponse } from "./errors.ts";
-import { mcpServer, mcpWaitCap } from "./mcp-tools.ts";
+import { mcpWaitCap } from "./mcp-limits.ts";
 import { mcpDocs } from "./schemas.ts";
 
 /**
@@ -13,6 +12,14 @@ import { mcpDocs } from "./schemas.ts";
  * that many requests for one client, and no MCP client batches (protocol 2025-06-18 dropped it).
  */
 export const MCP_MAX_BATCH = 10;
+
+/**
+ * The MCP SDK (with zod and ajv) takes longer to load than the rest of the binary together, so
+ * it loads on the first `/mcp` request: every CLI verb, and a relay nobody reaches over MCP,
+ * start without it.
+ */
+let sdk: Promise<[typeof import("./mcp-tools.ts"), typeof import("@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js")]> | null = null;
+const loadSdk = () => (sdk ??= Promise.all([import("./mcp-tools.ts"), import("@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js")]));
 
 /**
  * POST /mcp         MCP over Streamable HTTP, stateless (a fresh server and transport per request)
@@ -38,6 +45,7 @@ export function mcpRoutes({ relay, config, logError }: RouteDeps) {
     }, { agent: true, ...mcpDocs(config) });
 
   async function handle(agent: Agent, message: unknown, request: Request): Promise<Response> {
+    const [{ mcpServer }, { WebStandardStreamableHTTPServerTransport }] = await loadSdk();
     const mcp = mcpServer({ relay, config, agent, logError });
     const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     // The SDK does not notice a client that hangs up; closing the transport aborts every tool's signal, ending a parked wait.

@@ -5,17 +5,8 @@ import { VERSION, type Config } from "../config.ts";
 import { RelayError } from "../relay/errors.ts";
 import type { Relay } from "../relay/relay.ts";
 import type { Agent } from "../relay/types.ts";
+import { MCP_WAIT_DEFAULT, mcpWaitCap } from "./mcp-limits.ts";
 import { wireMessage, wireReadMessage, wireStatus } from "./wire.ts";
-
-/** MCP clients time a tool call out near 60 s, so `wait` never blocks longer than this. */
-export const MCP_WAIT_CEILING = 45;
-/** `wait`'s block when the model names none. */
-export const MCP_WAIT_DEFAULT = 25;
-
-/** The longest `wait` on this server: the MCP ceiling, or ARGYBARGY_MAX_WAIT when lower. */
-export function mcpWaitCap(config: Config): number {
-  return Math.min(MCP_WAIT_CEILING, config.maxWait);
-}
 
 type ToolSpec = { name: string; description: string; shape: z.ZodRawShape };
 

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
+import type { Registry } from "prom-client";
 import { METRICS, type CounterName, type GaugeName, type HistogramName, type MetricName, type Metrics, type MetricSpec } from "../relay/metrics.ts";
 
 /** Prefix of every exported name. */
@@ -16,20 +16,31 @@ type Cells = Map<string, Map<string, Cell>>;
  * calls only touch plain numbers in nested maps (no object per call once a label pair is
  * known); prom-client reads them at scrape time and renders the Prometheus text, with the
  * process metrics it collects by default. `room` labels are capped at `maxRooms` names, the
- * rest counted as "other", so cardinality stays bounded whatever agents do.
+ * rest counted as "other", so cardinality stays bounded whatever agents do. prom-client itself
+ * loads on `start()` (serve calls it once listening) or the first scrape, so CLI verbs that
+ * never serve metrics do not pay for loading it.
  */
 export class PromMetrics implements Metrics {
-  readonly registry = new Registry();
+  private registry: Promise<Registry> | null = null;
   private readonly cells = new Map<MetricName, Cells>();
   private readonly samplers = new Map<GaugeName, () => number>();
   private readonly rooms = new Set<string>();
 
-  constructor(private readonly maxRooms = 20, processMetrics = true) {
-    if (processMetrics) collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
-    for (const [name, spec] of Object.entries(METRICS) as [MetricName, MetricSpec][]) {
-      this.cells.set(name, new Map());
-      this.register(name, spec);
-    }
+  constructor(private readonly maxRooms = 20, private readonly processMetrics = true) {
+    for (const name of Object.keys(METRICS) as MetricName[]) this.cells.set(name, new Map());
+  }
+
+  /** Loads prom-client and registers every metric (once); the process metrics start counting here. */
+  start(): Promise<Registry> {
+    return (this.registry ??= this.build());
+  }
+
+  private async build(): Promise<Registry> {
+    const prom = await import("prom-client");
+    const registry = new prom.Registry();
+    if (this.processMetrics) prom.collectDefaultMetrics({ register: registry, prefix: PREFIX });
+    for (const [name, spec] of Object.entries(METRICS) as [MetricName, MetricSpec][]) this.register(prom, registry, name, spec);
+    return registry;
   }
 
   count(name: CounterName, by = 1, label1 = "", label2 = ""): void {
@@ -61,7 +72,8 @@ export class PromMetrics implements Metrics {
 
   /** The exposition text and its content type. */
   async render(): Promise<{ body: string; contentType: string }> {
-    return { body: await this.registry.metrics(), contentType: this.registry.contentType };
+    const registry = await this.start();
+    return { body: await registry.metrics(), contentType: registry.contentType };
   }
 
   /** A counter or gauge's current value for one exported label pair (tests). */
@@ -108,21 +120,21 @@ export class PromMetrics implements Metrics {
     }
   }
 
-  private register(name: MetricName, spec: MetricSpec): void {
+  private register(prom: typeof import("prom-client"), registry: Registry, name: MetricName, spec: MetricSpec): void {
     const full = PREFIX + name;
     const labelNames = [...spec.labels];
     const self = this;
     if (spec.kind === "counter") {
-      new Counter({
-        name: full, help: spec.help, labelNames, registers: [this.registry],
+      new prom.Counter({
+        name: full, help: spec.help, labelNames, registers: [registry],
         collect() {
           this.reset();
           for (const [labels, c] of self.entries(name)) this.inc(labels, c.value);
         },
       });
     } else if (spec.kind === "gauge") {
-      new Gauge({
-        name: full, help: spec.help, labelNames, registers: [this.registry],
+      new prom.Gauge({
+        name: full, help: spec.help, labelNames, registers: [registry],
         collect() {
           this.reset();
           const read = self.samplers.get(name as GaugeName);
@@ -131,7 +143,7 @@ export class PromMetrics implements Metrics {
         },
       });
     } else {
-      this.registry.registerMetric(new HistogramView(full, spec, () => this.entries(name)) as never);
+      registry.registerMetric(new HistogramView(full, spec, () => this.entries(name)) as never);
     }
   }
 }

@@ -170,8 +170,11 @@ export class Operator {
       if (!c) cursorsOf.set(room, (c = this.relay.store.listCursors(room).then((rows) => new Map(rows.map((r) => [r.name, r])))));
       return c;
     };
+    // Grouped by room once: recipientsOf scans what it is given for every message of the page.
+    const postersIn = groupByRoom(posters);
+    const codesIn = groupByRoom(codes);
     return async (messages: ReadMessage[]): Promise<OperatorMessage[]> => Promise.all(messages.map(async (m) => ({
-      ...m, receipts: summarize(m, recipientsOf(m, posters, codes), await cursors(m.room)),
+      ...m, receipts: summarize(m, recipientsOf(m, postersIn.get(m.room) ?? [], codesIn.get(m.room) ?? []), await cursors(m.room)),
     })));
   }
 
@@ -222,4 +225,10 @@ function parseBy(body: unknown): string {
   if (raw === undefined) return "operator";
   if (raw.length < 1 || raw.length > NAME_MAX) throw invalid("by", `by must be 1-${NAME_MAX} characters.`);
   return raw.trim() || "operator";
+}
+
+function groupByRoom<T extends { room: string }>(rows: T[]): Map<string, T[]> {
+  const byRoom = new Map<string, T[]>();
+  for (const r of rows) (byRoom.get(r.room) ?? byRoom.set(r.room, []).get(r.room)!).push(r);
+  return byRoom;
 }
