@@ -40,9 +40,12 @@ export class PgCodeQueries {
     });
   }
 
-  async findCode(presentedHash: string): Promise<AccessCode | null> {
-    const [row] = await this.sql`SELECT * FROM codes WHERE lookup = ${presentedHash} ORDER BY id LIMIT 1`;
-    return row ? toCode(row) : null;
+  /** The code (lowest id) of each presented hash, in one query; a hash without one is absent. */
+  async findCodes(presentedHashes: string[]): Promise<Map<string, AccessCode>> {
+    const rows = presentedHashes.length === 1
+      ? await this.sql`SELECT * FROM codes WHERE lookup = ${presentedHashes[0]!} ORDER BY id LIMIT 1`
+      : await this.sql`SELECT DISTINCT ON (lookup) * FROM codes WHERE lookup = ANY(${presentedHashes}::text[]) ORDER BY lookup, id`;
+    return new Map(rows.map((r: CodeRow) => [r.lookup, toCode(r)]));
   }
 
   async listCodes(): Promise<AccessCode[]> {

@@ -31,6 +31,7 @@ export interface NotifyTracker {
   cancel(room: string): void;
 }
 
+type Lookup = { hash: string; resolve: (c: AccessCode | null) => void; reject: (e: unknown) => void };
 type Pending = { input: InsertMessageInput; resolve: (r: InsertMessageResult) => void; reject: (e: unknown) => void };
 
 /**
@@ -49,6 +50,7 @@ export class PgStore implements Store, BulkStore {
   private readonly bulk: PgBulkQueries;
   private readonly delivery: PgDeliveryQueries;
   private pending: Pending[] = [];
+  private lookups: Lookup[] = [];
   private flushing = false;
   private notifies: NotifyTracker = { expect: () => {}, cancel: () => {} };
 
@@ -250,8 +252,27 @@ export class PgStore implements Store, BulkStore {
   async insertCode(input: InsertCodeInput): Promise<InsertCodeResult> {
     return this.run(() => this.codes.insertCode(input));
   }
-  async findCode(presentedHash: string): Promise<AccessCode | null> {
-    return this.run(() => this.codes.findCode(presentedHash));
+  /**
+   * Code lookups of one event-loop turn share one query (every request authenticates, so this
+   * is the busiest query). Nothing is cached: a lookup is always a query sent after it was
+   * asked, so a code revoked on any instance is refused by the next request everywhere.
+   */
+  findCode(presentedHash: string): Promise<AccessCode | null> {
+    const { promise, resolve, reject } = Promise.withResolvers<AccessCode | null>();
+    this.lookups.push({ hash: presentedHash, resolve, reject });
+    if (this.lookups.length === 1) setImmediate(() => void this.flushLookups());
+    return promise;
+  }
+
+  private async flushLookups(): Promise<void> {
+    const batch = this.lookups;
+    this.lookups = [];
+    try {
+      const found = await this.run(() => this.codes.findCodes([...new Set(batch.map((l) => l.hash))]));
+      for (const l of batch) l.resolve(found.get(l.hash) ?? null);
+    } catch (err) {
+      for (const l of batch) l.reject(err);
+    }
   }
   async listCodes(): Promise<AccessCode[]> {
     return this.run(() => this.codes.listCodes());
