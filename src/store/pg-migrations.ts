@@ -8,6 +8,12 @@ export const PG_APPLICATION_ID = "argybargy";
 export const LOCK_MIGRATE = 0x61726779_01;
 export const LOCK_CODES = 0x61726779_02;
 export const LOCK_ROOM_QUOTA = 0x61726779_03;
+/**
+ * How far below the floor a receipt-mark trim (every 64 posts) reaches: the previous trim took
+ * the rest. Bounded for the reason argy_prune is; marks a lowered retention leaves further down
+ * say nothing and cost only their rows.
+ */
+const MARKS_WINDOW = 256;
 
 
 /**
@@ -243,6 +249,27 @@ export const PG_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);
 
+  -- Retention's delete, bounded from below: the rows a batch of n posts pushed past the floor.
+  -- An unbounded range would walk every dead index entry of the room's pruned history until
+  -- vacuum reaches it (one post then cost 3x). When rows are left below the floor all the same
+  -- (the retention setting was lowered), the count says so and one unbounded delete follows.
+  -- Returns the room's message count afterwards.
+  CREATE FUNCTION argy_prune(p_room text, p_upto bigint, p_n bigint, p_count bigint, p_retention bigint) RETURNS bigint
+    LANGUAGE plpgsql AS $fn$
+  DECLARE d bigint;
+  BEGIN
+    DELETE FROM messages m WHERE m.room = p_room AND m.seq <= p_upto AND m.seq > p_upto - p_n;
+    GET DIAGNOSTICS d = ROW_COUNT;
+    p_count := p_count - d;
+    IF p_count > p_retention THEN
+      DELETE FROM messages m WHERE m.room = p_room AND m.seq <= p_upto;
+      GET DIAGNOSTICS d = ROW_COUNT;
+      p_count := p_count - d;
+    END IF;
+    RETURN p_count;
+  END
+  $fn$;
+
   DROP FUNCTION argy_post(text[], text[], text[], text[], boolean[], text[], boolean[], bigint[], bigint[], bigint);
   -- 0 stands for "none" in p_reply_to and p_thread (seqs start at 1), '' in p_key.
   CREATE FUNCTION argy_post(p_room text[], p_from text[], p_to text[], p_text text[], p_escaped boolean[],
@@ -300,12 +327,10 @@ export const PG_MIGRATIONS: readonly string[] = [
             coalesce(nullif(p_thread[u.i], 0), v_last + u.o) FROM unnest(v_ks) WITH ORDINALITY AS u(i, o);
         v_last := v_last + n; v_count := v_count + n; v_ts := p_now[v_ks[n]];
         IF p_retention > 0 AND v_count > p_retention THEN
-          DELETE FROM messages m WHERE m.room = r AND m.seq <= v_last - p_retention;
-          GET DIAGNOSTICS n = ROW_COUNT;
-          v_count := v_count - n;
+          v_count := argy_prune(r, v_last - p_retention, n, v_count, p_retention);
         END IF;
         IF v_mark_upto IS NOT NULL THEN
-          DELETE FROM receipt_marks rm WHERE rm.room = r AND rm.seq <= v_mark_upto;
+          DELETE FROM receipt_marks rm WHERE rm.room = r AND rm.seq <= v_mark_upto AND rm.seq > v_mark_upto - ${MARKS_WINDOW};
         END IF;
         v_any := true;
       ELSE
@@ -339,12 +364,10 @@ export const PG_MIGRATIONS: readonly string[] = [
           UPDATE messages m SET lease_until = NULL, open_q = false WHERE m.room = r AND m.claimed_by = p_from[k]
             AND m.lease_until IS NOT NULL AND (m.seq = p_reply_to[k] OR m.from_name = p_to[k]);
           IF p_retention > 0 AND v_count > p_retention THEN
-            DELETE FROM messages m WHERE m.room = r AND m.seq <= v_last - p_retention;
-            GET DIAGNOSTICS n = ROW_COUNT;
-            v_count := v_count - n;
+            v_count := argy_prune(r, v_last - p_retention, 1, v_count, p_retention);
             -- Marks at or below the pruned floor say nothing any more; trimmed every 64 posts, as SQLite does.
             IF v_last % 64 = 0 THEN
-              DELETE FROM receipt_marks rm WHERE rm.room = r AND rm.seq <= v_last - p_retention;
+              DELETE FROM receipt_marks rm WHERE rm.room = r AND rm.seq <= v_last - p_retention AND rm.seq > v_last - p_retention - ${MARKS_WINDOW};
             END IF;
           END IF;
           v_run := CASE WHEN p_by_operator[k] THEN 0 ELSE v_run + 1 END;

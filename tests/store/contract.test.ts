@@ -47,6 +47,17 @@ for (const kind of STORE_KINDS) {
       expect(await store.getMessage("r", 3)).toBeNull();
     });
 
+    test("retention follows its setting: lowered, the next post prunes down to it; batches prune exactly", async () => {
+      for (let i = 1; i <= 10; i++) await post("r", "a", `m${i}`, { retention: 8 });
+      expect((await store.readTail("r", 100)).messages.map((m) => m.seq)).toEqual([3, 4, 5, 6, 7, 8, 9, 10]);
+      await post("r", "a", "m11", { retention: 3 });
+      expect((await store.readTail("r", 100)).messages.map((m) => m.seq)).toEqual([9, 10, 11]);
+      // Posts of one tick share a group commit (one batch): the floor moves by the batch.
+      await Promise.all(Array.from({ length: 7 }, (_, i) => post("r", "b", `n${i}`, { retention: 3 })));
+      expect((await store.readTail("r", 100)).messages.map((m) => m.seq)).toEqual([16, 17, 18]);
+      expect((await store.listRoomSummaries())[0]).toMatchObject({ room: "r", messages: 3, lastSeq: 18 });
+    });
+
     test("snapshots: an unknown room reads empty and open; a read carries the high seq, newest time and status", async () => {
       const empty = await store.readSince("nowhere", 0, "x");
       expect(empty).toEqual({ messages: [], highSeq: 0, status: { name: "nowhere", status: "open", closedAtMs: null, closedBy: null }, lastTsMs: null, agentRun: 0 });
