@@ -52,6 +52,11 @@ export class PgCluster {
     if (existsSync(join(this.dir, "data", "postmaster.pid"))) run(this.bin, "pg_ctl", ["-D", join(this.dir, "data"), "-m", "fast", "-w", "stop"]);
   }
 
+  /** Immediate shutdown: no checkpoint, the next start replays the WAL, as after a crash of the server. */
+  crash(): void {
+    if (existsSync(join(this.dir, "data", "postmaster.pid"))) run(this.bin, "pg_ctl", ["-D", join(this.dir, "data"), "-m", "immediate", "-w", "stop"]);
+  }
+
   destroy(): void {
     try {
       if (existsSync(join(this.dir, "data", "postmaster.pid"))) run(this.bin, "pg_ctl", ["-D", join(this.dir, "data"), "-m", "immediate", "-w", "stop"]);
