@@ -1,12 +1,12 @@
 import { ChangeFeed } from "./changes.ts";
-import { hashCode, parseBearer, secretsEqual } from "./codes.ts";
+import { Credentials } from "./credentials.ts";
 import { closedError } from "./rooms.ts";
 import { invalid, RelayError } from "./errors.ts";
 import { checkAddressing } from "./addressing.ts";
 import { pollBudget, round1, type PollBudget } from "./budget.ts";
 
 export type { ClaimResult, PollBudget, PollResult, ReadMessage, RelayDeps, RelayEvent, RelayLimits, StreamEvent };
-import { AUTH_FAIL_WINDOW_MS, AuthThrottle, RateLimiter } from "./limits.ts";
+import { AuthThrottle, RateLimiter } from "./limits.ts";
 import { Presence, PRESENCE_TTL_MS } from "./presence.ts";
 import { compareText, memberList, needsParticipants, participantNames, resolveExpects } from "./questions.ts";
 import { RoomTails, TAIL_LENGTH } from "./tail.ts";
@@ -62,6 +62,7 @@ export class Relay {
   readonly deliveries: DeliveryLog;
   readonly receiptViews = new ReceiptViews(this);
   readonly inFlightKeys = new InFlightKeys();
+  readonly credentials = new Credentials(this);
   private readonly bus: Bus;
   /** Set when several instances share the database: rate, presence, clocks, throttle and token go through it. */
   readonly shared: SharedState | undefined;
@@ -121,64 +122,23 @@ export class Relay {
    * throttled. `ip` may be a function: the address is only needed when the code is wrong.
    */
   async authenticate(header: string | null, ip: string | (() => string)): Promise<Agent> {
-    const agent = await this.lookUp(header);
-    if (!agent) return this.authFailed(typeof ip === "string" ? ip : ip(), "agent");
+    const agent = await this.credentials.lookUp(header);
+    if (!agent) return this.credentials.failed(typeof ip === "string" ? ip : ip(), "agent");
     await this.touch(agent.room, agent.name, true, agent.capabilities);
     return agent;
   }
 
-  /** The agent a bearer header names, or null when it is missing, unknown, revoked or expired. No side effects. */
-  private async lookUp(header: string | null): Promise<Agent | null> {
-    const code = parseBearer(header);
-    const found = code ? await this.store.findCode(hashCode(code)) : null;
-    const valid = found && (found.hashed || secretsEqual(code!, found.stored)) && (found.expiresMs === null || this.clock.now() < found.expiresMs);
-    return valid ? { name: found.name, room: found.room, capabilities: found.capabilities } : null;
-  }
-
   /** Checks `X-Admin-Token` in constant time. Throws 401, or 429 when throttled. */
-  async authenticateAdmin(token: string | null, ip: string): Promise<void> {
-    // Shared: another instance may have regenerated it; the old one must fail here too at once.
-    const expected = this.shared ? (await this.shared.adminToken()) ?? this.adminToken : this.adminToken;
-    if (token === null || token === "" || !secretsEqual(token, expected)) await this.authFailed(ip, "admin");
+  authenticateAdmin(token: string | null, ip: string): Promise<void> {
+    return this.credentials.admin(token, ip);
   }
 
   /**
    * `/metrics`: the admin token when `X-Admin-Token` is sent, else `Authorization: Bearer
    * <metricsToken>` when one is configured (both in constant time). Throws 401, or 429 when throttled.
    */
-  async authenticateMetrics(adminHeader: string | null, authorization: string | null, metricsToken: string, ip: string): Promise<void> {
-    if (adminHeader !== null) return this.authenticateAdmin(adminHeader, ip);
-    const bearer = parseBearer(authorization);
-    if (metricsToken !== "" && bearer !== null && secretsEqual(bearer, metricsToken)) return;
-    await this.authFailed(ip, "metrics");
-  }
-
-  private async authFailed(ip: string, kind: "agent" | "admin" | "metrics"): Promise<never> {
-    const now = this.clock.now();
-    const admin = kind === "admin";
-    const entry = this.shared ? await this.shared.authFailure(ip, now, admin, AUTH_FAIL_WINDOW_MS) : this.throttle.fail(ip, now, admin);
-    this.metrics.count("auth_failed_total", 1, kind);
-    if (admin) {
-      const detail = `ip=${ip} count=${entry.adminFailures}`;
-      if (entry.auditId === null) {
-        entry.auditId = await this.store.insertAudit({ tsMs: now, action: "admin_auth_failed", actor: "", room: "", detail }, this.limits.maxAudit);
-        await this.shared?.setAuthAuditId(ip, entry.windowStartMs, entry.auditId);
-      } else {
-        await this.store.updateAuditDetail(entry.auditId, detail);
-      }
-      this.changes.bump();
-    }
-    if (this.throttle.isOver(entry)) {
-      this.metrics.count("rate_limited_total", 1, "auth");
-      const retry = this.throttle.retryAfter(entry, now);
-      throw new RelayError("rate_limited", `Too many failed authentications from your address; retry in ${retry} s.`, { retry_after: retry });
-    }
-    if (kind === "metrics") {
-      throw new RelayError("unauthorized", "The metrics need the admin token in X-Admin-Token, or 'Authorization: Bearer <token>' with the ARGYBARGY_METRICS_TOKEN the server was started with.");
-    }
-    throw new RelayError("unauthorized", admin
-      ? "The admin token is missing or wrong: send it in the X-Admin-Token header (argybargy token prints it)."
-      : "A valid access code is needed in 'Authorization: Bearer <code>'; the operator of this relay hands out codes.");
+  authenticateMetrics(adminHeader: string | null, authorization: string | null, metricsToken: string, ip: string): Promise<void> {
+    return this.credentials.metrics(adminHeader, authorization, metricsToken, ip);
   }
 
   /** Records (room, name) as seen; the first sight of an agent is audited as `connect` (the only case that returns a promise). */
@@ -465,7 +425,7 @@ export class Relay {
       },
       stillValid: async () => {
         if (credential === undefined) return true; // an in-process caller that holds no code
-        const now = await relay.lookUp(credential);
+        const now = await relay.credentials.lookUp(credential);
         return now !== null && now.name === agent.name && now.room === agent.room;
       },
     };
