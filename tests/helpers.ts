@@ -90,6 +90,18 @@ export function newTestRelay(env: Record<string, string> = {}) {
   return { config, store, clock, relay, operator, metrics, savedToken: () => savedToken };
 }
 
+/** A response's status, headers, text and parsed JSON (null when the body is empty or not JSON). */
+export async function readAnswer(res: Response): Promise<{ status: number; headers: Headers; text: string; json: any }> {
+  const text = await res.text();
+  let json: any = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = null;
+  }
+  return { status: res.status, headers: res.headers, text, json };
+}
+
 /** An in-process app (never listening) with helpers to call it as a guest, an agent or the admin. */
 export function newTestApp(env: Record<string, string> = {}) {
   const t = newTestRelay(env);
@@ -101,15 +113,7 @@ export function newTestApp(env: Record<string, string> = {}) {
   /** Sends a request; `body` objects are JSON-encoded, strings sent as they are. */
   const req = async (method: string, path: string, opts: { body?: unknown; headers?: Record<string, string> } = {}) => {
     const body = opts.body === undefined ? undefined : typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
-    const res = await app.handle(new Request(`http://localhost${path}`, { method, body, headers: opts.headers }));
-    const text = await res.text();
-    let json: any = null;
-    try {
-      json = text ? JSON.parse(text) : null;
-    } catch {
-      json = null;
-    }
-    return { status: res.status, headers: res.headers, json, text };
+    return readAnswer(await app.handle(new Request(`http://localhost${path}`, { method, body, headers: opts.headers })));
   };
   const admin = (method: string, path: string, body?: unknown) => req(method, path, { body, headers: { "x-admin-token": ADMIN_TOKEN } });
   /** Mints a code through the API and returns a caller bound to it. */

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { AgentEnv } from "../config.ts";
 import type { AgentMessage } from "../relay/wake.ts";
-import { flagUrl, oneLine } from "./context.ts";
+import { flagUrl, jsonOf, oneLine } from "./context.ts";
 import { fail } from "./output.ts";
 
 /** The flags every agent-side verb (`attach`, `hook`, `connect`) shares. */
@@ -110,13 +110,7 @@ export class AgentClient {
       const why = e.name === "TimeoutError" ? `no answer within ${timeoutMs / 1000} s` : e.code ?? oneLine(e.message);
       throw new RelayCallError(0, "unreachable", `could not reach ${this.url} (${why})`);
     }
-    const text = await res.text().catch(() => "");
-    let json: any = null;
-    try {
-      json = text ? JSON.parse(text) : null;
-    } catch {
-      json = null;
-    }
+    const json = await jsonOf(res);
     if (!res.ok) {
       const error = json && typeof json.error === "string" ? json.error : "http_error";
       const detail = json && typeof json.message === "string" ? `: ${oneLine(json.message)}` : "";

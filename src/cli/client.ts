@@ -1,6 +1,6 @@
 import type { Config } from "../config.ts";
 import { DataDir } from "../store/files.ts";
-import { flagUrl, oneLine } from "./context.ts";
+import { flagUrl, jsonOf, oneLine } from "./context.ts";
 import { fail } from "./output.ts";
 
 /** Control calls give up after this long (SPEC §8). */
@@ -57,13 +57,7 @@ export class ControlClient {
       const why = e.name === "TimeoutError" ? `no answer within ${this.timeoutMs / 1000} s` : e.code ?? oneLine(e.message);
       fail(`could not reach ${this.baseUrl} (${why}); is the bridge running? Start it with \`argybargy up\` or pass --url`);
     }
-    const text = await res.text().catch(() => "");
-    let json: any = null;
-    try {
-      json = text ? JSON.parse(text) : null;
-    } catch {
-      json = null;
-    }
+    const json = await jsonOf(res);
     if (admin && (res.status === 401 || res.status === 403)) {
       fail(`the bridge at ${this.baseUrl} rejected the admin token (HTTP ${res.status}); it may have been regenerated: run \`argybargy token\` and check ARGYBARGY_DATA`);
     }

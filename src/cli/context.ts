@@ -87,3 +87,13 @@ export async function openStore(config: Config, dataDir: DataDir): Promise<Opene
   }
   return { store: SqliteStore.open(dataDir.dbPath, config.sync), pg: null, label: `store=sqlite file=${dataDir.dbPath} sync=${config.sync}` };
 }
+
+/** A relay answer's JSON body, or null when it is empty, unreadable or not JSON. */
+export async function jsonOf(res: Response): Promise<any> {
+  const text = await res.text().catch(() => "");
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,7 +1,7 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { startServer, type RunningServer } from "../../src/cli/serve.ts";
-import { tempDir, testConfig } from "../helpers.ts";
+import { readAnswer, tempDir, testConfig } from "../helpers.ts";
 
 /** A real relay on 127.0.0.1 port 0 in a temporary data directory, with helpers to reach it as admin, agent and MCP client. */
 export async function mcpRelay(env: Record<string, string> = {}) {
@@ -43,14 +43,7 @@ export async function mcpRelay(env: Record<string, string> = {}) {
       headers: { accept: "application/json, text/event-stream", "content-type": "application/json", ...(code ? { authorization: `Bearer ${code}` } : {}), ...headers },
       body,
     });
-    const text = await res.text();
-    let json: any = null;
-    try {
-      json = text ? JSON.parse(text) : null;
-    } catch {
-      json = null;
-    }
-    return { status: res.status, headers: res.headers, text, json };
+    return readAnswer(res);
   };
   const stop = async () => {
     await Promise.all(clients.map((c) => c.close().catch(() => {})));
