@@ -94,7 +94,8 @@ export class Checkpointer {
       this.url = url;
       worker.onmessage = ({ data }: MessageEvent) => this.onMessage(data);
       worker.onerror = () => this.fallBack();
-      worker.unref();
+      // A server stops by closing the store; nothing else should wait for this thread.
+      (worker as unknown as { unref?: () => void }).unref?.();
       worker.postMessage({ kind: "open", path, synchronous, everyMs: opts.everyMs, catchUpFrames: opts.catchUpFrames });
       this.worker = worker;
     } catch {
