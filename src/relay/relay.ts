@@ -3,16 +3,16 @@ import { Credentials } from "./credentials.ts";
 import { closedError } from "./rooms.ts";
 import { invalid, RelayError } from "./errors.ts";
 import { checkAddressing } from "./addressing.ts";
-import { pollBudget, round1, type PollBudget } from "./budget.ts";
+import { round1, type PollBudget } from "./budget.ts";
 
 export type { ClaimResult, PollBudget, PollResult, ReadMessage, RelayDeps, RelayEvent, RelayLimits, StreamEvent };
 import { AuthThrottle, RateLimiter } from "./limits.ts";
 import { Presence, PRESENCE_TTL_MS } from "./presence.ts";
-import { compareText, memberList, needsParticipants, participantNames, resolveExpects } from "./questions.ts";
-import { RoomTails, TAIL_LENGTH } from "./tail.ts";
+import { compareText, memberList } from "./questions.ts";
+import { RoomTails } from "./tail.ts";
 import type {
   Agent, ClaimResult, IdempotencyRecord, InsertMessageInput, Message, PollResult, ReadMessage, RelayDeps, RelayEvent, RelayLimits,
-  RoomSnapshot, RoomStatus, Store, Bus, Clock, SharedState,
+  RoomStatus, Store, Bus, Clock, SharedState,
 } from "./types.ts";
 
 /** What a commit needs besides the message itself. */
@@ -33,14 +33,12 @@ import { NO_METRICS, type Metrics } from "./metrics.ts";
 import { Claims } from "./claims.ts";
 import { agentScope, checkIdempotencyKey, DuplicateKey, IDEMPOTENCY_WINDOW_MS, InFlightKeys, keyRecord, postOnce } from "./idempotency.ts";
 import { ReopenBoard } from "./leases.ts";
-import { isPaused, pausedError } from "./loop-guard.ts";
+import { pausedError } from "./loop-guard.ts";
 import { DeliveryLog } from "./receipts.ts";
 import { ReceiptViews } from "./receipt-views.ts";
 import { joinThread, parseReplyTo } from "./threads.ts";
 import { follow, StreamSlots, type FollowSource, type StreamEvent } from "./stream.ts";
-
-/** Shared tail fills a poll waits for before it reads the store itself (each retry follows a change mid-fill). */
-const TAIL_FILL_ATTEMPTS = 3;
+import { Reading } from "./reading.ts";
 
 /**
  * The relay: authentication, posting, long-poll reads, claims and history for agents
@@ -66,13 +64,14 @@ export class Relay {
   readonly receiptViews = new ReceiptViews(this);
   readonly inFlightKeys = new InFlightKeys();
   readonly credentials = new Credentials(this);
+  /** Long-poll reads and the durable-cursor read (SPEC §5.6, §7.5). */
+  readonly reading = new Reading(this);
   private readonly bus: Bus;
   /** Set when several instances share the database: rate, presence, clocks, throttle and token go through it. */
   readonly shared: SharedState | undefined;
   /** When each room last changed (metrics clock), for the wake latency of the polls it wakes. */
-  private readonly changedAt = new Map<string, number>();
+  readonly changedAt = new Map<string, number>();
   private readonly pendingWakes = new Set<string>();
-  private readonly tailFills = new Map<string, { version: number; done: Promise<void> }>();
   private readonly onEvent: (event: RelayEvent) => void;
   adminToken: string;
   private closing = false;
@@ -179,7 +178,8 @@ export class Relay {
     for (const row of await this.shared.loadPresence(room, now - PRESENCE_TTL_MS)) this.presence.merge(row, now);
   }
 
-  private restartClock(room: string, name: string, now: number): void {
+  /** Restarts the agent's idle clock (a post or a delivery), here and, when shared, for every instance. */
+  restartClock(room: string, name: string, now: number): void {
     this.presence.restartClock(room, name, now);
     this.shared?.recordClock(room, name, now, true);
   }
@@ -323,106 +323,26 @@ export class Relay {
   }
 
   /**
-   * One consistent snapshot for a poll: from memory when the room's tail covers `since`. A cold
-   * tail (another instance posted, or the room was evicted) is filled by one store read that every
-   * poll woken meanwhile shares: 1,000 polls woken on instance B by a post on A made 1,000 queries.
+   * `GET /messages` (SPEC §5.6, §7.5; see Reading.read): answers at once when there is something
+   * to say, else parks until the room changes, the deadline passes or `signal` aborts (then null).
    */
-  private async snapshot(room: string, since: number, viewer: string): Promise<RoomSnapshot> {
-    for (let attempt = 0; attempt < TAIL_FILL_ATTEMPTS; attempt++) {
-      const cached = this.tails.read(room, since, viewer);
-      if (cached) return cached;
-      // A fill the room changed under installs nothing; the next attempt shares a fresh one.
-      await this.fillTail(room);
-    }
-    return this.tails.read(room, since, viewer) ?? this.store.readSince(room, since, viewer);
+  read(agent: Agent, since: number, waitSeconds: number, signal?: AbortSignal): Promise<PollResult | null> {
+    return this.reading.read(agent, since, waitSeconds, signal);
   }
 
-  /** The room's fill in flight for its current version, or a new one. */
-  private fillTail(room: string): Promise<void> {
-    const version = this.tails.version(room);
-    const running = this.tailFills.get(room);
-    if (running?.version === version) return running.done;
-    const done = this.store.readTail(room, TAIL_LENGTH).then((tail) => this.tails.fill(room, tail, version)).finally(() => {
-      if (this.tailFills.get(room)?.done === done) this.tailFills.delete(room);
-    });
-    this.tailFills.set(room, { version, done });
-    return done;
+  /** A read from the agent's durable delivered position (MCP `wait`, attach; see Reading.next). */
+  next(agent: Agent, waitSeconds: number, signal?: AbortSignal): Promise<PollResult | null> {
+    return this.reading.next(agent, waitSeconds, signal);
   }
 
-  /**
-   * `GET /messages` (SPEC §5.6, §7.5): answers at once when there is something to say, else parks
-   * until the room changes, the deadline passes or `signal` aborts (then returns null). Throws
-   * 429 `too_many_polls` when the agent already has `maxPollsPerAgent` polls parked.
-   */
-  async read(agent: Agent, since: number, waitSeconds: number, signal?: AbortSignal): Promise<PollResult | null> {
-    const { room, name } = agent;
-    const wait = Math.min(waitSeconds, this.limits.maxWait);
-    if (this.presence.clockStart(room, name) === undefined) this.shared?.recordClock(room, name, this.clock.now(), false);
-    this.presence.startClock(room, name, this.clock.now());
-    const deadline = this.clock.now() + wait * 1000;
-    let woken = false;
-    const lapsesSeen = this.reopens.mark();
-    // Taken only when the poll is about to park (an answer at once holds nothing), released
-    // whatever ends the poll; throws 429 `too_many_polls` over the per-agent cap.
-    let release: (() => void) | null = null;
-    try {
-      for (;;) {
-        const generation = this.waiters.generation(room);
-        // Woken polls are answered from memory without awaiting: thousands of them wake at once,
-        // and every await would send each to the back of the queue behind all the others.
-        const snap = this.tails.read(room, since, name) ?? await this.snapshot(room, since, name);
-        const now = this.clock.now();
-        const reopened = this.reopens.since(room, lapsesSeen, name);
-        if (snap.messages.length || reopened.length || wait === 0 || snap.status.status === "closed" || now >= deadline || this.closing) {
-          const touched = this.touch(room, name, true, agent.capabilities);
-          if (touched) await touched;
-          const resolved = this.resolveFromMemory(snap.messages) ?? await this.resolve(room, snap.messages);
-          // The idle clock may have restarted on another instance (a delivery or post there).
-          if (this.shared && !snap.messages.length) await this.syncPresence(room);
-          if (snap.messages.length) this.delivered(room, snap.messages.length, woken);
-          return { ...this.answer(agent, snap, resolved), reopened };
-        }
-        release ??= this.pollSlots.take(`${room}\u0000${name}`);
-        const how = await this.waiters.park(room, generation, deadline - now, signal);
-        if (how === "aborted") return null;
-        woken = how === "woken";
-      }
-    } finally {
-      release?.();
-    }
+  /** The idle safety valve of SPEC §7.6. */
+  budget(waited: number, quiet: number, status: RoomStatus): PollBudget {
+    return this.reading.budget(waited, quiet, status);
   }
 
-  /**
-   * A read that needs no cursor from the client (MCP `wait`, attach): from the agent's durable
-   * delivered position, which moves to the answer's cursor (compare-and-set, so two readers in
-   * two processes never both hand out the same messages). Every message arrives exactly once,
-   * in order, across reconnects and restarts. Returns null when `signal` aborts or a newer
-   * `next` of the same agent takes over.
-   */
-  async next(agent: Agent, waitSeconds: number, signal?: AbortSignal): Promise<PollResult | null> {
-    const { room, name } = agent;
-    const reader = this.readers.begin(`${room}\u0000${name}`, signal);
-    const deadline = this.clock.now() + Math.min(waitSeconds, this.limits.maxWait) * 1000;
-    try {
-      for (;;) {
-        const from = (await this.store.getCursor(room, name)).deliveredSeq;
-        const left = Math.max(0, (deadline - this.clock.now()) / 1000);
-        const r = await this.read(agent, from, left, reader.signal);
-        if (!r) return null;
-        // Nothing new (timeout, closed room); a room whose seqs went backwards (restored from an
-        // older backup) moves the position back so its new messages are not skipped.
-        if (r.cursor === from) return r;
-        if (await this.store.moveDelivered(room, name, from, r.cursor, this.clock.now())) return r;
-      }
-    } finally {
-      reader.end();
-    }
-  }
-
-  private delivered(room: string, n: number, woken: boolean): void {
-    this.metrics.count("messages_delivered_total", n, room);
-    const changed = woken ? this.changedAt.get(room) : undefined;
-    if (changed !== undefined) this.metrics.observe("wake_latency_seconds", (this.metrics.now() - changed) / 1000);
+  /** Adds `expects_reply_resolved` to messages of one room. */
+  resolve(room: string, messages: Message[]): Promise<ReadMessage[]> {
+    return this.reading.resolve(room, messages);
   }
 
   /**
@@ -453,46 +373,9 @@ export class Relay {
     return follow(source, agent, since, opts.idleMs, slot);
   }
 
-  private answer(agent: Agent, snap: RoomSnapshot, messages: ReadMessage[]): Omit<PollResult, "reopened"> {
-    const now = this.clock.now();
-    const delivered = snap.messages.length > 0;
-    if (delivered) {
-      this.restartClock(agent.room, agent.name, now);
-      this.deliveries.delivered(agent.room, agent.name, snap.messages[snap.messages.length - 1]!.seq, now);
-    }
-    const start = this.presence.clockStart(agent.room, agent.name) ?? now;
-    const waited = delivered ? 0 : (now - start) / 1000;
-    const quiet = snap.lastTsMs === null ? 0 : (now - snap.lastTsMs) / 1000;
-    return {
-      messages,
-      cursor: snap.highSeq,
-      room: snap.status,
-      budget: this.budget(waited, quiet, snap.status),
-      paused: isPaused(snap.agentRun, this.limits.loopGuard),
-    };
-  }
-
   /** Writes every receipt mark noted so far (views call this before reading receipts). */
   flushReceipts(): Promise<void> {
     return this.deliveries.flush();
-  }
-
-  /** The idle safety valve of SPEC §7.6. */
-  budget(waited: number, quiet: number, status: RoomStatus): PollBudget {
-    return pollBudget(waited, quiet, status, this.limits.maxIdleSeconds);
-  }
-
-  /** Adds `expects_reply_resolved` to messages of one room. */
-  /** Resolution that needs no participants (no stored `anyone`), or null. */
-  private resolveFromMemory(messages: Message[]): ReadMessage[] | null {
-    return needsParticipants(messages) ? null : messages.map((m) => ({ ...m, expectsReplyResolved: m.expectsReply }));
-  }
-
-  async resolve(room: string, messages: Message[]): Promise<ReadMessage[]> {
-    const fromMemory = this.resolveFromMemory(messages);
-    if (fromMemory) return fromMemory;
-    const names = participantNames(await this.store.participants(room, this.clock.now()));
-    return messages.map((m) => ({ ...m, expectsReplyResolved: resolveExpects(m, names) }));
   }
 
   /** `POST /messages/{seq}/claim {ttl_s?}` (see Claims.claim): a lease on an open question; a lost race is a result. */
@@ -514,7 +397,7 @@ export class Relay {
   async ack(agent: Agent, body: unknown): Promise<{ readSeq: number; deliveredSeq: number }> {
     const raw = requireObject(body).up_to;
     if (typeof raw !== "number" || !Number.isSafeInteger(raw) || raw < 0) throw invalid("up_to", "up_to must be a whole number of at least 0 (a seq you received).");
-    const high = (await this.snapshot(agent.room, raw, agent.name)).highSeq;
+    const high = (await this.reading.snapshot(agent.room, raw, agent.name)).highSeq;
     if (raw > high) throw invalid("up_to", `up_to ${raw} is beyond the newest message of the room (${high}).`);
     await this.flushReceipts();
     await this.store.recordReceipts([{ room: agent.room, name: agent.name, kind: "read", seq: raw, atMs: this.clock.now() }]);
