@@ -2,7 +2,7 @@ import type { Database } from "bun:sqlite";
 
 /** When and how far the worker checkpoints; the defaults suit a server, tests shrink them. */
 export interface CheckpointerOptions {
-  /** How often the worker looks for new commits (a look costs no fsync; a checkpoint costs two). */
+  /** How often the worker looks for new commits (a look costs no fsync; a checkpoint costs two); ten times less when idle. */
   everyMs: number;
   /**
    * WAL frames (4 KiB pages) past which the worker asks for a catch-up: under a steady stream of
@@ -26,18 +26,22 @@ export const CHECKPOINTER_DEFAULTS: CheckpointerOptions = { everyMs: 100, catchU
 // copied back, and answers "caught-up" to "catch-up" after one more checkpoint.
 const WORKER_SOURCE = `
 import { Database } from "bun:sqlite";
-let db = null, timer = null, seen = -1, limit = 0;
+let db = null, timer = null, seen = -1, limit = 0, everyMs = 100, quiet = 0;
 const fail = (err) => postMessage({ kind: "error", message: String((err && err.message) || err) });
 const checkpoint = () => db.query("PRAGMA wal_checkpoint(PASSIVE)").get();
+// After ten looks without a commit it looks ten times less often, so an idle server stays quiet.
 const tick = () => {
   try {
     const v = db.query("PRAGMA data_version").get().data_version;
-    if (v === seen) return;
-    seen = v;
-    const r = checkpoint();
-    if (r.log > limit) postMessage({ kind: "behind" });
+    if (v === seen) quiet++;
+    else {
+      seen = v;
+      quiet = 0;
+      const r = checkpoint();
+      if (r.log > limit) postMessage({ kind: "behind" });
+    }
+    timer = setTimeout(tick, quiet >= 10 ? everyMs * 10 : everyMs);
   } catch (err) {
-    clearInterval(timer);
     fail(err);
   }
 };
@@ -48,13 +52,14 @@ self.onmessage = ({ data }) => {
       db.run("PRAGMA busy_timeout = 5000");
       db.run("PRAGMA synchronous = " + data.synchronous);
       limit = data.catchUpFrames;
-      timer = setInterval(tick, data.everyMs);
+      everyMs = data.everyMs;
+      timer = setTimeout(tick, everyMs);
       postMessage({ kind: "ready" });
     } else if (data.kind === "catch-up") {
       checkpoint();
       postMessage({ kind: "caught-up" });
     } else if (data.kind === "close") {
-      clearInterval(timer);
+      clearTimeout(timer);
       if (db) db.close();
       db = null;
       postMessage({ kind: "closed" });
