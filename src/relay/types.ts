@@ -219,6 +219,8 @@ export interface StoreDump {
    * message, so it is not derivable from `messages`; absent (1.0 import) = derived from them.
    */
   agentRuns?: { room: string; agentRun: number }[];
+  /** The receipt marks (when each message reached and was read by whom); absent (1.0 import, which kept none) = none. */
+  receiptMarks?: ReceiptMark[];
 }
 
 /**

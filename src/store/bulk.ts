@@ -80,6 +80,8 @@ export class BulkQueries {
         ON CONFLICT (room, name) DO UPDATE SET last_ts = max(last_ts, excluded.last_ts), first_seq = min(first_seq, excluded.first_seq)`),
       // first_seq: the poster's oldest kept message (receipts' "members as of the post").
       agentRuns: p<{ room: string; agent_run: number }>("SELECT room, agent_run FROM rooms ORDER BY room"),
+      marks: p<{ room: string; name: string; kind: "delivered" | "read"; seq: number; at: number }>("SELECT room, name, kind, seq, at FROM receipt_marks ORDER BY room, name, kind, seq"),
+      insertMark: p("INSERT INTO receipt_marks (room, name, kind, seq, at) VALUES ($room, $name, $kind, $seq, $at)"),
       setAgentRun: p("UPDATE rooms SET agent_run = $run WHERE room = $room"),
       rebuildPosters: p(`INSERT INTO posters (room, name, last_ts, first_seq)
         SELECT room, from_name, ts, first FROM (SELECT room, from_name, ts,
@@ -109,12 +111,13 @@ export class BulkQueries {
       })),
       posters: this.q.posters.all({}).map((r) => ({ room: r.room, name: r.name, lastTsMs: r.last_ts, firstSeq: r.first_seq })),
       agentRuns: this.q.agentRuns.all({}).map((r) => ({ room: r.room, agentRun: r.agent_run })),
+      receiptMarks: this.q.marks.all({}).map((r) => ({ room: r.room, name: r.name, kind: r.kind, seq: r.seq, atMs: r.at })),
     })).deferred();
   }
 
   /**
-   * Writes `dump` into this empty database in one immediate transaction, then rebuilds the
-   * room aggregates, posters and open-question marks from the messages. Throws
+   * Writes `dump` into this empty database in one immediate transaction (receipt marks as they
+   * are), then rebuilds the room aggregates, posters and open-question marks from the messages. Throws
    * StoreNotEmptyError (writing nothing) when the database already holds data; any failing row
    * rolls the whole load back.
    */
@@ -154,6 +157,7 @@ export class BulkQueries {
           seen_seq: c.seenSeq ?? 0, seen_at: c.seenMs ?? null,
         });
       }
+      for (const m of dump.receiptMarks ?? []) this.q.insertMark.run({ room: m.room, name: m.name, kind: m.kind, seq: m.seq, at: m.atMs });
     }).immediate();
   }
 }

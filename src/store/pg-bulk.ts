@@ -45,7 +45,10 @@ export class PgBulkQueries {
         readSeq: Number(r.read_seq), readMs: r.read_at === null ? null : Number(r.read_at),
         seenSeq: Number(r.seen_seq), seenMs: r.seen_at === null ? null : Number(r.seen_at),
       }));
-      return { messages, statuses, codes, audit, cursors, posters, agentRuns };
+      const receiptMarks = (await tx`SELECT room, name, kind, seq, at FROM receipt_marks ORDER BY room COLLATE "C", name COLLATE "C", kind, seq`).map((r: any) => ({
+        room: r.room, name: r.name, kind: r.kind, seq: Number(r.seq), atMs: Number(r.at),
+      }));
+      return { messages, statuses, codes, audit, cursors, posters, agentRuns, receiptMarks };
     });
   }
 
@@ -113,6 +116,10 @@ export class PgBulkQueries {
       for (const c of dump.cursors) {
         await tx`INSERT INTO agent_cursors (room, name, delivered_seq, delivered_at, read_seq, read_at, seen_seq, seen_at)
           VALUES (${c.room}, ${c.name}, ${c.deliveredSeq}, ${c.deliveredMs}, ${c.readSeq}, ${c.readMs}, ${c.seenSeq ?? 0}, ${c.seenMs ?? null})`;
+      }
+      for (const m of chunks(dump.receiptMarks ?? [])) {
+        await tx`INSERT INTO receipt_marks (room, name, kind, seq, at) SELECT * FROM unnest(${m.map((r) => r.room)}::text[], ${m.map((r) => r.name)}::text[],
+          ${m.map((r) => r.kind)}::text[], ${m.map((r) => r.seq)}::bigint[], ${m.map((r) => r.atMs)}::bigint[])`;
       }
     });
   }

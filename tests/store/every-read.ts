@@ -25,6 +25,7 @@ export async function everyRead(store: Store, rooms: string[], viewers: string[]
       holders: [...participants.codeHolders].sort(),
       cursors: await store.listCursors(room),
       claims: await Promise.all([1, 2, 3, 4, 5, 6].map((seq) => store.getMessage(room, seq))),
+      receipts: await Promise.all([1, 2, 3, 4, 5, 6].map(async (seq) => (await store.receiptTimes(room, seq)).sort((a, b) => a.name.localeCompare(b.name)))),
     };
   }
   const found = [];
