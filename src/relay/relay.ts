@@ -69,6 +69,8 @@ export class Relay {
   /** When each room last changed (metrics clock), for the wake latency of the polls it wakes. */
   private readonly changedAt = new Map<string, number>();
   private readonly pendingWakes = new Set<string>();
+  /** The tail load in flight per room and the tail version it will install (see `snapshot`). */
+  private readonly tailLoads = new Map<string, { version: number; done: Promise<void> }>();
   private readonly onEvent: (event: RelayEvent) => void;
   adminToken: string;
   private closing = false;
@@ -323,8 +325,18 @@ export class Relay {
     const cached = this.tails.read(room, since, viewer);
     if (cached) return cached;
     const version = this.tails.version(room);
-    const tail = await this.store.readTail(room, TAIL_LENGTH);
-    this.tails.fill(room, tail, version);
+    // Polls that miss at the same version share one load: a remote post drops the tail and
+    // wakes every parked poll of the room at once, which would otherwise read it N times.
+    let load = this.tailLoads.get(room);
+    if (load?.version !== version) {
+      const mine = { version, done: this.store.readTail(room, TAIL_LENGTH).then((tail) => this.tails.fill(room, tail, version)) };
+      this.tailLoads.set(room, mine);
+      mine.done.finally(() => {
+        if (this.tailLoads.get(room) === mine) this.tailLoads.delete(room);
+      }).catch(() => {});
+      load = mine;
+    }
+    await load.done;
     return this.tails.read(room, since, viewer) ?? this.store.readSince(room, since, viewer);
   }
 
