@@ -5,14 +5,15 @@
  *   addressed to its poster or to anyone, so only those are walked (10,000 unanswered DMs to
  *   one agent made every other post of the room walk all of them: 8.8 ms per post).
  * - the rate limit inside argy_post (`p_rate_key`, '' = none; result `rate_limited` with
- *   `o_retry` ms), so a rate-limited post costs one round trip instead of two.
+ *   `o_retry` ms), so a rate-limited post costs one round trip instead of two. A new overload:
+ *   step 3's function stays for instances of the previous build during a rolling upgrade.
  */
 export function pgStep4(lockRoomQuota: number, marksWindow: number): string {
   return `
   CREATE INDEX messages_open_expecting ON messages(room, expects_reply, seq) WHERE open_q;
 
-  DROP FUNCTION argy_post(text[], text[], text[], text[], boolean[], text[], boolean[], bigint[], bigint[], bigint,
-    bigint[], bigint[], boolean[], bigint[], text[], text[], text[], bigint[]);
+  -- Step 3's argy_post (18 arguments) stays beside this overload (21): instances of the previous
+  -- build that are still running keep posting during a rolling upgrade.
   -- 0 stands for "none" in p_reply_to and p_thread (seqs start at 1), '' in p_key and p_rate_key.
   CREATE FUNCTION argy_post(p_room text[], p_from text[], p_to text[], p_text text[], p_escaped boolean[],
       p_expects text[], p_refuse boolean[], p_now bigint[], p_max_rooms bigint[], p_retention bigint,
