@@ -78,14 +78,15 @@ export interface OpenedStore {
 
 /**
  * Opens PostgreSQL when ARGYBARGY_DATABASE_URL / --database is set, else SQLite in the data
- * dir. Throws with a one-line reason (never the password) when it cannot.
+ * dir; `serving` (the server) checkpoints SQLite's WAL in a worker. Throws with a one-line
+ * reason (never the password) when it cannot.
  */
-export async function openStore(config: Config, dataDir: DataDir): Promise<OpenedStore> {
+export async function openStore(config: Config, dataDir: DataDir, serving = false): Promise<OpenedStore> {
   if (config.databaseUrl) {
     const pg = await PgStore.open(config.databaseUrl);
     return { store: pg, pg, label: `store=postgres database=${maskUrl(config.databaseUrl)}` };
   }
-  return { store: SqliteStore.open(dataDir.dbPath, config.sync), pg: null, label: `store=sqlite file=${dataDir.dbPath} sync=${config.sync}` };
+  return { store: SqliteStore.open(dataDir.dbPath, config.sync, serving), pg: null, label: `store=sqlite file=${dataDir.dbPath} sync=${config.sync}` };
 }
 
 /** A relay answer's JSON body, or null when it is empty, unreadable or not JSON. */

@@ -3,6 +3,8 @@ import { existsSync, readFileSync, realpathSync, renameSync, rmSync } from "node
 import { join, resolve } from "node:path";
 import type { BulkStore, Store, StoreDump } from "../relay/types.ts";
 import { DataDir } from "../store/files.ts";
+import { PgSharedState } from "../store/pg-shared.ts";
+import { maskUrl, PgStore } from "../store/postgres.ts";
 import { SqliteStore } from "../store/sqlite.ts";
 import { backupV1, readV1 } from "../store/v1.ts";
 import { oneLine, setupVerb } from "./context.ts";
@@ -40,14 +42,16 @@ export function importSummary(dump: StoreDump) {
 }
 
 /**
- * Where an import writes. The SQLite data dir is one; a PostgreSQL store fits the same shape
- * (`open` connects, `commit` and `abort` have nothing to do).
+ * Where an import writes: the SQLite data dir, or a PostgreSQL database (`open` connects and
+ * migrates, `commit` and `abort` have nothing to do: the load is one transaction).
  */
 export interface ImportTarget {
-  /** Where the data goes, for the report. */
+  /** Where the data goes, for the report (a database URL with its password masked). */
   readonly where: string;
   /** The store to fill (created empty when missing). */
   open(): Promise<Store & BulkStore>;
+  /** Before the store is closed: 1.0's admin token becomes the target's (the file, or the database's). */
+  keepToken(store: Store & BulkStore, token: string): Promise<void>;
   /** After the filled store is closed: makes it the data dir's database. */
   commit(): void;
   /** After a failure, the store closed: removes whatever `open` created. */
@@ -67,6 +71,9 @@ export function sqliteImportTarget(dataDir: DataDir, inPlace: boolean): ImportTa
       created = !existsSync(dbPath);
       return SqliteStore.open(dbPath);
     },
+    async keepToken(_store, token) {
+      dataDir.writeToken(token);
+    },
     commit() {
       if (!inPlace) return;
       // 1.0's WAL files would be replayed into the new file: they go first (the backup holds their content).
@@ -80,31 +87,44 @@ export function sqliteImportTarget(dataDir: DataDir, inPlace: boolean): ImportTa
   };
 }
 
+/** A PostgreSQL database (ARGYBARGY_DATABASE_URL): filled in one transaction, the admin token stored in it. */
+export function postgresImportTarget(url: string): ImportTarget {
+  return {
+    where: maskUrl(url),
+    open: () => PgStore.open(url, { max: 2 }),
+    async keepToken(store, token) {
+      await new PgSharedState(store as PgStore).saveAdminToken(token, false);
+    },
+    commit() {},
+    abort() {},
+  };
+}
+
 const real = (p: string) => (existsSync(p) ? realpathSync(p) : resolve(p));
 
 /**
  * `argybargy import <dir>`: brings an argybargy 1.0 data directory into the 1.1 data dir
- * (ARGYBARGY_DATA, which may be the same directory). The whole 1.0 file is read and checked
- * before anything is written; then a copy of it is kept as argybargy.db.v1.bak (0600), the
- * 1.1 database is written in one transaction (beside the old file and renamed over it when the
- * directories are the same), and 1.0's admin.token becomes the 1.1 token. Refuses a second run.
+ * (ARGYBARGY_DATA, which may be the same directory), or into an empty PostgreSQL database when
+ * ARGYBARGY_DATABASE_URL is set. The whole 1.0 file is read and checked before anything is
+ * written; then a copy of it is kept as argybargy.db.v1.bak (0600; beside the 1.0 file for
+ * PostgreSQL), the data is written in one transaction (for SQLite beside the old file and renamed
+ * over it when the directories are the same), and 1.0's admin.token becomes the token. Refuses a second run.
  */
 export const importCommand = defineCommand({
-  meta: { name: "import", description: "Bring an argybargy 1.0 data directory into this data directory" },
+  meta: { name: "import", description: "Bring an argybargy 1.0 data directory into this data directory (or ARGYBARGY_DATABASE_URL's empty PostgreSQL database)" },
   args: {
     dir: { type: "positional", required: true, description: "The 1.0 data directory (holding argybargy.db)" },
     json: { type: "boolean", description: "Print one JSON document (the counts brought in)" },
   },
   async run(ctx) {
     const { config, out } = setupVerb(ctx);
-    // The PostgreSQL store is not this verb's: say so rather than quietly writing a SQLite file beside it.
-    if (config.databaseUrl) fail("import writes a SQLite data dir; to bring 1.0 data into PostgreSQL, import without ARGYBARGY_DATABASE_URL into an empty ARGYBARGY_DATA, then run argybargy migrate --to <url>; nothing was changed");
     const source = resolve(ctx.args.dir);
     const sourceDb = join(source, "argybargy.db");
     if (!existsSync(sourceDb)) fail(`${source} holds no argybargy.db; give the 1.0 data directory`);
     const target = new DataDir(config.dataDir);
-    const backupPath = join(target.path, V1_BACKUP);
-    if (existsSync(backupPath)) fail(`${backupPath} already exists: this data directory was imported into before; nothing was changed`);
+    // Into PostgreSQL the 1.0 file's copy stays beside it; into a data dir, in the data dir.
+    const backupPath = config.databaseUrl ? join(source, V1_BACKUP) : join(target.path, V1_BACKUP);
+    if (existsSync(backupPath)) fail(`${backupPath} already exists: this ${config.databaseUrl ? "1.0 directory was imported" : "data directory was imported into"} before; nothing was changed`);
     const sameDir = real(source) === real(target.path);
 
     let dump: StoreDump;
@@ -120,17 +140,22 @@ export const importCommand = defineCommand({
       token = null;
     }
 
-    try {
-      target.ensure();
-    } catch (err) {
-      fail((err as Error).message);
+    let into: ImportTarget;
+    if (config.databaseUrl) into = postgresImportTarget(config.databaseUrl);
+    else {
+      try {
+        target.ensure();
+      } catch (err) {
+        fail((err as Error).message);
+      }
+      into = sqliteImportTarget(target, sameDir);
     }
-    const into = sqliteImportTarget(target, sameDir);
     let store: (Store & BulkStore) | null = null;
     try {
       backupV1(sourceDb, backupPath);
       store = await into.open();
       await loadV1Into(store, dump);
+      if (token) await into.keepToken(store, token);
       await store.close();
       store = null;
       into.commit();
@@ -141,20 +166,19 @@ export const importCommand = defineCommand({
       if (err instanceof CliExit) throw err;
       fail(`cannot import: ${oneLine((err as Error).message)}; nothing was written`);
     }
-    if (token) target.writeToken(token);
 
     const summary = importSummary(dump);
     if (ctx.args.json) {
-      out.json({ source, data_dir: target.path, backup: backupPath, admin_token_kept: token !== null, ...summary });
+      out.json({ source, ...(config.databaseUrl ? { database: into.where } : { data_dir: target.path }), backup: backupPath, admin_token_kept: token !== null, ...summary });
       return;
     }
-    out.success(`Imported argybargy 1.0 data from ${source} into ${target.path}.`);
+    out.success(`Imported argybargy 1.0 data from ${source} into ${config.databaseUrl ? into.where : target.path}.`);
     out.line(`  messages:    ${summary.messages} (${summary.claimed} claimed)`);
     out.line(`  rooms:       ${summary.rooms.length}`);
     for (const r of summary.rooms) out.line(`    #${r.name}: ${r.messages} message(s), ${r.status}`);
     out.line(`  codes:       ${summary.codes} (${summary.hashed_codes} stored hashed)`);
     out.line(`  audit rows:  ${summary.audit}`);
-    out.line(`  admin token: ${token ? "1.0's admin.token kept" : "none in the 1.0 directory; serve will create one"}`);
+    out.line(`  admin token: ${token ? `1.0's admin.token kept${config.databaseUrl ? " (in the database)" : ""}` : "none in the 1.0 directory; serve will create one"}`);
     out.line(`  backup:      ${backupPath}`);
   },
 });

@@ -42,7 +42,7 @@ export interface RunningServer {
 export async function startServer(config: Config, log: ConsolaInstance = createLogger(config.logLevel, config.logFormat)): Promise<RunningServer> {
   const dataDir = new DataDir(config.dataDir);
   dataDir.ensure();
-  const { store, pg, label } = await openStore(config, dataDir);
+  const { store, pg, label } = await openStore(config, dataDir, true);
   let bus: Bus & { stop?: () => Promise<void> };
   try {
     bus = pg ? await PgBus.start(pg) : new LocalBus();

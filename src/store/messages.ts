@@ -50,8 +50,9 @@ export class MessageQueries {
       complete: p(`UPDATE messages INDEXED BY messages_lease_holder SET lease_until = NULL, open_q = 0
         WHERE room = $room AND claimed_by = $from_name AND lease_until IS NOT NULL AND (seq = $reply_to OR from_name = $to_name)`),
       // Any later post by the addressed party answers a named question; for `anyone`, a post by anyone but the asker.
-      answer: p(`UPDATE messages SET open_q = 0 WHERE room = $room AND open_q = 1 AND seq < $seq
-        AND (expects_reply = $from_name OR (expects_reply = 'anyone' AND from_name <> $from_name))`),
+      answer: p(`UPDATE messages INDEXED BY messages_open_expecting SET open_q = 0
+        WHERE room = $room AND expects_reply IN ($from_name, 'anyone') AND open_q = 1 AND seq < $seq
+        AND (expects_reply <> 'anyone' OR from_name <> $from_name)`),
       prune: p("DELETE FROM messages WHERE room = $room AND seq <= $upto"),
       // A mark at seq k only speaks for messages <= k, so marks at or below the pruned floor say nothing any more.
       pruneMarks: p("DELETE FROM receipt_marks WHERE room = $room AND seq <= $upto"),

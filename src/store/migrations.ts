@@ -123,6 +123,15 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);
   `,
+  `
+  -- One index of open questions, by addressee: each post answers the questions addressed to its
+  -- poster (or to anyone) with two lookups, however many questions to others stay unanswered
+  -- (with the (room, seq) index, 10,000 unanswered DMs made every post walk all of them), and
+  -- each post writes one index page fewer. The operator's list of waiting questions reads it too.
+  DROP INDEX messages_open_by_room;
+  DROP INDEX messages_open_by_ts;
+  CREATE INDEX messages_open_expecting ON messages(room, expects_reply, seq) WHERE open_q = 1;
+  `,
 ];
 
 /** Marks a database as argybargy's (PRAGMA application_id), so a foreign or 1.0 file is refused. */

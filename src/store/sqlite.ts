@@ -4,6 +4,7 @@ import type {
   Message, Participants, PosterRow, ReceiptMark, ReceiptTimes, RoomSnapshot, RoomStatus, RoomSummary, Store, StoreDump,
 } from "../relay/types.ts";
 import { BulkQueries } from "./bulk.ts";
+import { Checkpointer, CHECKPOINTER_DEFAULTS, type CheckpointerOptions } from "./checkpointer.ts";
 import { CodeQueries } from "./codes.ts";
 import { CursorQueries } from "./cursors.ts";
 import { DeliveryQueries } from "./delivery.ts";
@@ -32,9 +33,22 @@ export class SqliteStore implements Store, BulkStore {
   private readonly participantCache = new Map<string, CachedParticipants>();
   private pending: { input: InsertMessageInput; resolve: (r: InsertMessageResult) => void; reject: (e: unknown) => void }[] = [];
 
-  /** Opens (creating and migrating) the database at `path`; `:memory:` for tests. */
-  static open(path: string, sync: SyncMode = "normal"): SqliteStore {
-    return new SqliteStore(openDatabase(path, sync));
+  private checkpointer: Checkpointer | null = null;
+
+  /**
+   * Opens (creating and migrating) the database at `path`; `:memory:` for tests. With
+   * `checkpoints` (the server), WAL checkpoints run in a worker thread instead of inside COMMITs.
+   */
+  static open(path: string, sync: SyncMode = "normal", checkpoints: CheckpointerOptions | boolean = false): SqliteStore {
+    const store = new SqliteStore(openDatabase(path, sync));
+    if (checkpoints === false || path === ":memory:") return store;
+    const opts = checkpoints === true ? CHECKPOINTER_DEFAULTS : checkpoints;
+    const checkpointer = new Checkpointer(store.db, path, sync === "full" ? "FULL" : "NORMAL", opts);
+    checkpointer.onResume = () => {
+      if (store.pending.length) store.flushPosts();
+    };
+    store.checkpointer = checkpointer;
+    return store;
   }
 
   constructor(readonly db: Database) {
@@ -71,9 +85,11 @@ export class SqliteStore implements Store, BulkStore {
   /**
    * Group commit: every post queued during one turn of the event loop is written in one
    * transaction (SPEC §5.5's rules hold per post inside it), then each caller is resolved in
-   * commit order. Under load this turns N commits into one; alone, a post waits one turn.
+   * commit order. Under load this turns N commits into one; alone, a post waits one turn. While
+   * a catch-up checkpoint runs, posts stay queued until it ends (see Checkpointer).
    */
   private flushPosts(): void {
+    if (this.checkpointer?.holding) return;
     const batch = this.pending;
     this.pending = [];
     let results: InsertMessageResult[];
@@ -233,7 +249,13 @@ export class SqliteStore implements Store, BulkStore {
     this.bulk.loadAll(dump);
     this.dropCaches();
   }
+  /** True once WAL checkpoints run off the event loop (see Checkpointer). */
+  get checkpointsOffloaded(): boolean {
+    return this.checkpointer?.offloaded ?? false;
+  }
   async close(): Promise<void> {
+    if (this.pending.length) this.flushPosts();
+    await this.checkpointer?.close();
     if (this.pending.length) this.flushPosts();
     this.db.close();
   }

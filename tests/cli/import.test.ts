@@ -138,6 +138,37 @@ describe.each(["plain", "hashed"] as const)("argybargy import of the 1.0 %s fixt
     await checkImported(fx, { ARGYBARGY_DATABASE_URL: u.toString() });
   });
 
+  test("import straight into PostgreSQL (ARGYBARGY_DATABASE_URL): a PostgreSQL-backed server holds everything; a second run is refused", async () => {
+    const fx = copyFixture(kind);
+    cleanups.push(fx.dir.cleanup);
+    const u = new URL(await testDatabaseUrl());
+    u.searchParams.set("schema", freshSchema());
+    const dataDir = join(fx.dir.path, "unused-data-dir");
+    const before = readFileSync(join(fx.data, "argybargy.db"));
+    const r = await cli(["import", fx.data, "--json"], cliEnv(dataDir, { ARGYBARGY_DATABASE_URL: u.toString() }));
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report).toMatchObject({ messages: 10, claimed: 1, codes: 3, audit: 10, admin_token_kept: true, backup: join(fx.data, "argybargy.db.v1.bak") });
+    expect(report.database).not.toContain(u.password || "\u0000");
+    // The 1.0 directory is as it was, plus the copy; no SQLite data dir was made.
+    expect(readFileSync(join(fx.data, "argybargy.db")).equals(before)).toBe(true);
+    expect(statSync(join(fx.data, "argybargy.db.v1.bak")).mode & 0o777).toBe(0o600);
+    expect(existsSync(join(dataDir, "argybargy.db"))).toBe(false);
+    await checkImported(fx, { ARGYBARGY_DATABASE_URL: u.toString() });
+
+    const twice = await cli(["import", fx.data], cliEnv(dataDir, { ARGYBARGY_DATABASE_URL: u.toString() }));
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toContain("already exists");
+    // Without the copy's guard, the database's own refusal: it already holds data.
+    const other = join(fx.dir.path, "v1-again");
+    cpSync(join(FIXTURES, `v1-data-${kind}`), other, { recursive: true, mode: 0 });
+    const again = await cli(["import", other], cliEnv(dataDir, { ARGYBARGY_DATABASE_URL: u.toString() }));
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("already holds data");
+    expect(existsSync(join(other, "argybargy.db.v1.bak"))).toBe(false);
+  });
+
   test("serve refuses the 1.0 file and points to import; import in place brings everything in", async () => {
     const fx = copyFixture(kind);
     cleanups.push(fx.dir.cleanup);
@@ -258,6 +289,20 @@ describe("argybargy import refuses", () => {
     expect(existsSync(join(fx.data, "argybargy.db.v1.bak"))).toBe(false);
     expect(readdirSync(fx.data).filter((f) => f.includes("tmp"))).toEqual([]);
     await expect(serverOn(fx.data)).rejects.toThrow("argybargy import");
+  });
+
+  test("an unreachable PostgreSQL URL: exit 1 with one line that never shows the password, no copy left", async () => {
+    const fx = copyFixture("plain");
+    cleanups.push(fx.dir.cleanup);
+    const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const port = probe.port;
+    probe.stop(true);
+    const r = await cli(["import", fx.data], cliEnv(join(fx.dir.path, "d"), { ARGYBARGY_DATABASE_URL: `postgres://argy:s3cret-pw@127.0.0.1:${port}/argy` }));
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain("nothing was written");
+    expect(r.stderr).not.toContain("s3cret-pw");
+    expect(existsSync(join(fx.data, "argybargy.db.v1.bak"))).toBe(false);
   });
 
   test("a non-empty target, a 1.1 database, a foreign file, a directory without argybargy.db", async () => {

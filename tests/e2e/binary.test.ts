@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { runs, standIn } from "../cli/stand-ins.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -84,6 +84,19 @@ describe("the compiled binary", () => {
 
   test("health", () => {
     expect(run("health")).toEqual({ code: 0, stdout: "ok 1.1.0\n", stderr: "" });
+  });
+
+  test("checkpoints its SQLite WAL in a worker thread: a second connection holds the database file open", async () => {
+    const handles = () => readdirSync(`/proc/${up!.pid}/fd`).filter((fd) => {
+      try {
+        return readlinkSync(`/proc/${up!.pid}/fd/${fd}`) === join(data, "argybargy.db");
+      } catch {
+        return false; // closed while listing
+      }
+    }).length;
+    const deadline = Date.now() + 5_000;
+    while (handles() < 2 && Date.now() < deadline) await Bun.sleep(20);
+    expect(handles()).toBe(2);
   });
 
   test("invite, then an agent posts and long-polls over HTTP; post wakes the poll; rooms shows it; close dismisses a parked poll", async () => {
@@ -336,5 +349,7 @@ describe("the compiled binary", () => {
     expect(code).toBe(0);
     expect(await drained).toBe("ended");
     expect(await fetch(`${base}/health`).catch(() => null)).toBeNull();
+    // The worker's connection closed before the serving one, which checkpointed and removed the WAL.
+    expect(existsSync(join(data, "argybargy.db-wal"))).toBe(false);
   }, 10_000);
 });
