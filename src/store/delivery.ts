@@ -58,19 +58,34 @@ export class DeliveryQueries {
     return this.q.purgeKeys.run({ cutoff: cutoffMs }).changes;
   }
 
-  /** One transaction for the whole batch (a tick's worth of poll answers). */
+  /**
+   * One transaction for the whole batch (up to a second of poll answers). Each mark is checked
+   * against the agent's mark as it stood before the batch, and each agent's marks are raised once,
+   * to the batch's highest: marks arrive in rising order per agent and kind (DeliveryLog keeps only
+   * rises), and a delivered mark the progressive check would have skipped (a read below a delivery
+   * of the same batch) is later than that delivery, so no receipt time changes.
+   */
   recordReceipts(marks: ReceiptMark[]): void {
+    const seen = new Map<string, ReceiptMark>();
+    const read = new Map<string, ReceiptMark>();
+    const highest = (to: Map<string, ReceiptMark>, m: ReceiptMark) => {
+      const key = `${m.room}\u0000${m.name}`;
+      const had = to.get(key);
+      if (!had || m.seq > had.seq) to.set(key, m);
+    };
+    const args = (m: ReceiptMark) => ({ room: m.room, name: m.name, seq: m.seq, at: m.atMs });
     this.db.transaction(() => {
       for (const m of marks) {
-        const args = { room: m.room, name: m.name, seq: m.seq, at: m.atMs };
         if (m.kind === "read") {
-          this.q.markRead.run(args);
-          this.q.raiseRead.run(args);
+          this.q.markRead.run(args(m));
+          highest(read, m);
         }
         // A read message was in the agent's hands, so a read raises the delivered mark too.
-        this.q.markDelivered.run(args);
-        this.q.raiseSeen.run(args);
+        this.q.markDelivered.run(args(m));
+        highest(seen, m);
       }
+      for (const m of read.values()) this.q.raiseRead.run(args(m));
+      for (const m of seen.values()) this.q.raiseSeen.run(args(m));
     }).immediate();
   }
 

@@ -54,7 +54,7 @@ test("a store verb on an unreachable database: exit 1, one line, no password", a
   expect(r.stderr).not.toContain("hunter2");
 });
 
-test("backup, restore and import refuse with ARGYBARGY_DATABASE_URL set and say what to use instead", async () => {
+test("backup and restore refuse with ARGYBARGY_DATABASE_URL set and say what to use instead; import reads its 1.0 directory first", async () => {
   const empty = tempDir();
   try {
     const e = cliEnv(empty.path, { ARGYBARGY_DATABASE_URL: env.ARGYBARGY_DATABASE_URL! });
@@ -62,8 +62,9 @@ test("backup, restore and import refuse with ARGYBARGY_DATABASE_URL set and say 
     expect([backup.code, backup.stderr]).toEqual([1, expect.stringContaining("pg_dump")]);
     const restore = await cli(["restore", join(empty.path, "copy.db")], e);
     expect([restore.code, restore.stderr]).toEqual([1, expect.stringContaining("pg_restore")]);
+    // import writes into the database (tests/cli/import.test.ts), but only from a 1.0 directory.
     const imported = await cli(["import", empty.path], e);
-    expect([imported.code, imported.stderr]).toEqual([1, expect.stringContaining("migrate --to")]);
+    expect([imported.code, imported.stderr]).toEqual([1, expect.stringContaining("holds no argybargy.db")]);
     expect(existsSync(join(empty.path, "copy.db")) || existsSync(join(empty.path, "argybargy.db"))).toBe(false);
   } finally {
     empty.cleanup();

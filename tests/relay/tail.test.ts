@@ -1,7 +1,9 @@
-import { expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
+import { Relay } from "../../src/relay/relay.ts";
 import { RoomTails, TAIL_LENGTH } from "../../src/relay/tail.ts";
+import type { Bus } from "../../src/relay/types.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
-import { INSERT_DEFAULTS } from "../helpers.ts";
+import { ADMIN_TOKEN, AGENT_POST, INSERT_DEFAULTS, newTestStore, TestClock, testConfig } from "../helpers.ts";
 
 const NAMES = ["ann", "bob", "cyd", "dee"];
 
@@ -86,4 +88,76 @@ test("a commit that skips seqs (another process wrote in between) drops the tail
   tails.fill("s", snap, version); // read before the invalidation: refused
   expect(tails.read("s", 0, "bob")).toBeNull();
   await store.close();
+});
+
+/** A bus whose "another instance changed this room" the test sends, as PgBus does on a NOTIFY. */
+class RemoteBus implements Bus {
+  private readonly listeners = new Set<(room: string | null, remote: boolean) => void>();
+  roomChanged(room: string): void {
+    for (const l of this.listeners) l(room, false);
+  }
+  subscribe(listener: (room: string | null, remote: boolean) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  remote(room: string): void {
+    for (const l of this.listeners) l(room, true);
+  }
+}
+
+describe("polls woken on a cold tail", () => {
+  test("a crowd woken by another instance's post shares one store read, and every poll gets the message", async () => {
+    const store = newTestStore();
+    let tailReads = 0;
+    const readTail = store.readTail.bind(store);
+    store.readTail = (room, limit) => {
+      tailReads++;
+      return readTail(room, limit);
+    };
+    const bus = new RemoteBus();
+    const relay = new Relay({ store, bus, clock: new TestClock(), limits: testConfig(), adminToken: ADMIN_TOKEN });
+    try {
+      await relay.commit({ room: "r", from: "ann", to: "all", text: "first", expectsReply: "none" }, AGENT_POST);
+      const polls = Array.from({ length: 300 }, (_, i) => relay.read({ room: "r", name: `p${i}`, capabilities: "" }, 1, 30));
+      await Bun.sleep(50);
+      // "Another instance" commits straight into the store; this one only hears the notification.
+      const other = await store.insertMessage({ ...INSERT_DEFAULTS, room: "r", from: "ann", to: "all", text: "from A", expectsReply: "none", nowMs: 2, refuseIfClosed: true, maxRooms: 0, retention: 0 });
+      expect(other.ok).toBe(true);
+      const before = tailReads;
+      bus.remote("r");
+      const answers = await Promise.all(polls);
+      for (const a of answers) expect(a!.messages.map((m) => m.text)).toEqual(["from A"]);
+      expect(tailReads - before).toBe(1);
+    } finally {
+      await relay.shutdown(0);
+      await store.close();
+    }
+  });
+
+  test("a change during the shared read is not missed: the polls share a second read", async () => {
+    const store = newTestStore();
+    const bus = new RemoteBus();
+    const relay = new Relay({ store, bus, clock: new TestClock(), limits: testConfig(), adminToken: ADMIN_TOKEN });
+    const readTail = store.readTail.bind(store);
+    let tailReads = 0;
+    store.readTail = async (room, limit) => {
+      tailReads++;
+      const snap = await readTail(room, limit);
+      // The first read is overtaken: another instance commits and notifies before it returns.
+      if (tailReads === 1) {
+        await store.insertMessage({ ...INSERT_DEFAULTS, room: "r", from: "ann", to: "all", text: "second", expectsReply: "none", nowMs: 3, refuseIfClosed: true, maxRooms: 0, retention: 0 });
+        bus.remote("r");
+      }
+      return snap;
+    };
+    try {
+      await store.insertMessage({ ...INSERT_DEFAULTS, room: "r", from: "ann", to: "all", text: "first", expectsReply: "none", nowMs: 2, refuseIfClosed: true, maxRooms: 0, retention: 0 });
+      const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => relay.read({ room: "r", name: `p${i}`, capabilities: "" }, 0, 0)));
+      for (const a of answers) expect(a!.messages.map((m) => m.text)).toEqual(["first", "second"]);
+      expect(tailReads).toBe(2);
+    } finally {
+      await relay.shutdown(0);
+      await store.close();
+    }
+  });
 });
