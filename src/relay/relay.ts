@@ -21,7 +21,12 @@ export interface CommitOptions {
   maxRooms: number;
   byOperator: boolean;
   idempotency: IdempotencyRecord | null;
+  /** The shared rate-limit slot, taken in the insert (stores with `takesRateInPost`). */
+  rate?: InsertMessageInput["rate"];
 }
+
+/** ms until a rate-limit slot frees → whole seconds for `retry_after` (≥ 1), or 0 when one was taken. */
+const retrySeconds = (ms: number): number => (ms > 0 ? Math.max(1, Math.ceil(ms / 1000)) : 0);
 
 /** A message's content as the caller gave it, before the store assigns seq and time. */
 export type Draft = Pick<InsertMessageInput, "room" | "from" | "to" | "text" | "expectsReply"> & Partial<Pick<InsertMessageInput, "replyTo" | "thread">>;
@@ -231,16 +236,17 @@ export class Relay {
     // Checked before the rate limiter so a refused post spends no slot (SPEC §5.5); the insert
     // transaction checks again, and that check decides a post racing a close. Without a rate
     // limit there is no slot to protect, and the insert's answer is the same error.
-    if (this.rate.enabled) {
+    const key = `${agent.room}\u0000${agent.name}`;
+    // A store that takes the shared slot inside the insert checks the room first there: one round trip.
+    const rate = this.shared && this.rate.enabled && this.store.takesRateInPost
+      ? { key, max: this.limits.rateMax, windowMs: this.limits.rateWindow * 1000 } : null;
+    if (this.rate.enabled && !rate) {
       const status = this.tails.statusOf(agent.room) ?? await this.store.getRoomStatus(agent.room);
       if (status.status === "closed") throw closedError(status);
     }
-    const retry = await this.takeRate(`${agent.room}\u0000${agent.name}`);
-    if (retry > 0) {
-      this.metrics.count("rate_limited_total", 1, "post");
-      throw new RelayError("rate_limited", `Slow down: at most ${this.limits.rateMax} messages per ${this.limits.rateWindow} s; retry in ${retry} s.`, { retry_after: retry });
-    }
-    const message = await this.commit(draft, { refuseIfClosed: true, maxRooms: this.limits.maxRooms, byOperator: false, idempotency });
+    const retry = rate ? 0 : await this.takeRate(key);
+    if (retry > 0) throw this.rateLimited(retry);
+    const message = await this.commit(draft, { refuseIfClosed: true, maxRooms: this.limits.maxRooms, byOperator: false, idempotency, rate });
     this.restartClock(agent.room, agent.name, this.clock.now());
     this.receiptViews.readOnPost(agent);
     return message;
@@ -262,8 +268,13 @@ export class Relay {
   private async takeRate(key: string): Promise<number> {
     const now = this.clock.now();
     if (!this.shared || !this.rate.enabled) return this.rate.take(key, now);
-    const ms = await this.shared.takeRate(key, now, this.limits.rateMax, this.limits.rateWindow * 1000);
-    return ms > 0 ? Math.max(1, Math.ceil(ms / 1000)) : 0;
+    return retrySeconds(await this.shared.takeRate(key, now, this.limits.rateMax, this.limits.rateWindow * 1000));
+  }
+
+  /** The 429 of the per-agent send limit, counted. */
+  private rateLimited(retry: number): RelayError {
+    this.metrics.count("rate_limited_total", 1, "post");
+    return new RelayError("rate_limited", `Slow down: at most ${this.limits.rateMax} messages per ${this.limits.rateWindow} s; retry in ${retry} s.`, { retry_after: retry });
   }
 
   /**
@@ -274,9 +285,10 @@ export class Relay {
     const result = await this.store.insertMessage({
       ...m, replyTo: m.replyTo ?? null, thread: m.thread ?? null, nowMs: this.clock.now(), refuseIfClosed: opts.refuseIfClosed, maxRooms: opts.maxRooms,
       retention: this.limits.maxMessagesPerRoom, byOperator: opts.byOperator, loopGuard: this.limits.loopGuard,
-      idempotency: opts.idempotency,
+      idempotency: opts.idempotency, rate: opts.rate ?? null,
     });
     if (!result.ok) {
+      if (result.reason === "rate_limited") throw this.rateLimited(retrySeconds(result.retryMs));
       if (result.reason === "room_closed") throw closedError(result.status);
       if (result.reason === "room_paused") throw pausedError(m.room, this.limits.loopGuard);
       if (result.reason === "duplicate_key") throw new DuplicateKey();

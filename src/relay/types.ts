@@ -125,6 +125,11 @@ export interface InsertMessageInput {
   loopGuard: number;
   /** Stored with the message in the same transaction, so a retry finds it (idempotency.ts). */
   idempotency: IdempotencyRecord | null;
+  /**
+   * A shared rate-limit slot taken in the post's own transaction (`Store.takesRateInPost`
+   * stores only): refused with `rate_limited` when `key` has `max` events in `windowMs`.
+   */
+  rate?: { key: string; max: number; windowMs: number } | null;
 }
 
 /** An idempotency key as stored: per scope (agent or operator), with the body's hash. */
@@ -141,7 +146,9 @@ export type InsertMessageResult =
   | { ok: false; reason: "room_closed"; status: RoomStatus }
   | { ok: false; reason: "room_quota" }
   | { ok: false; reason: "room_paused"; agentRun: number }
-  | { ok: false; reason: "duplicate_key" };
+  | { ok: false; reason: "duplicate_key" }
+  /** Only with `rate`: ms until the agent's oldest slot frees (nothing stored). */
+  | { ok: false; reason: "rate_limited"; retryMs: number };
 
 export interface InsertCodeInput {
   name: string;
@@ -244,6 +251,8 @@ export type WaitingRow = Message;
 export interface Store {
   /** Seq allocation, closed check, quota, insert, retention, aggregates, answered-marks: one write transaction. */
   insertMessage(input: InsertMessageInput): Promise<InsertMessageResult>;
+  /** True when `insertMessage` honours `InsertMessageInput.rate` (the shared rate limit in the post's transaction). */
+  readonly takesRateInPost?: boolean;
   /** One read snapshot for a poll. `viewer` filters to messages the viewer may receive. */
   readSince(room: string, since: number, viewer: string): Promise<RoomSnapshot>;
   /** The newest `limit` messages of a room (all of them, any visibility), ascending; for the in-memory tail. */

@@ -47,11 +47,12 @@ export class PgMessageQueries {
 
   /**
    * Writes a batch of posts in ONE statement (the `argy_post` function: one transaction, one
-   * NOTIFY per room), each post under SQLite's rules. Results come back in input order.
+   * NOTIFY per room), each post under SQLite's rules, taking each post's rate-limit slot (`rate`)
+   * in the same transaction. Results come back in input order.
    */
   async insertMessages(inputs: InsertMessageInput[]): Promise<InsertMessageResult[]> {
     const texts = inputs.map((i) => encodeText(i.text));
-    const rows = await this.sql`SELECT o_i, o_seq, o_reason, o_closed_at, o_closed_by, o_agent_run, o_thread FROM argy_post(
+    const rows = await this.sql`SELECT o_i, o_seq, o_reason, o_closed_at, o_closed_by, o_agent_run, o_thread, o_retry FROM argy_post(
       ${inputs.map((i) => i.room)}::text[], ${inputs.map((i) => i.from)}::text[], ${inputs.map((i) => i.to)}::text[],
       ${texts.map((t) => t.text)}::text[], ${texts.map((t) => t.escaped)}::boolean[], ${inputs.map((i) => i.expectsReply)}::text[],
       ${inputs.map((i) => i.refuseIfClosed)}::boolean[], ${inputs.map((i) => i.nowMs)}::bigint[],
@@ -59,7 +60,8 @@ export class PgMessageQueries {
       ${inputs.map((i) => i.replyTo ?? 0)}::bigint[], ${inputs.map((i) => i.thread ?? 0)}::bigint[], ${inputs.map((i) => i.byOperator)}::boolean[],
       ${inputs.map((i) => i.loopGuard)}::bigint[], ${inputs.map((i) => keyText(i.idempotency?.scope ?? ""))}::text[],
       ${inputs.map((i) => keyText(i.idempotency?.key ?? ""))}::text[], ${inputs.map((i) => i.idempotency?.bodyHash ?? "")}::text[],
-      ${inputs.map((i) => i.idempotency?.freshSinceMs ?? 0)}::bigint[])`;
+      ${inputs.map((i) => i.idempotency?.freshSinceMs ?? 0)}::bigint[], ${inputs.map((i) => keyText(i.rate?.key ?? ""))}::text[],
+      ${inputs.map((i) => i.rate?.max ?? 0)}::bigint[], ${inputs.map((i) => Math.round(i.rate?.windowMs ?? 0))}::bigint[])`;
     const results: InsertMessageResult[] = new Array(inputs.length);
     for (const r of rows) {
       const input = inputs[r.o_i]!;
@@ -69,6 +71,8 @@ export class PgMessageQueries {
         results[r.o_i] = { ok: false, reason: "room_quota" };
       } else if (r.o_reason === "room_paused") {
         results[r.o_i] = { ok: false, reason: "room_paused", agentRun: Number(r.o_agent_run) };
+      } else if (r.o_reason === "rate_limited") {
+        results[r.o_i] = { ok: false, reason: "rate_limited", retryMs: Number(r.o_retry) };
       } else if (r.o_reason === "duplicate_key") {
         results[r.o_i] = { ok: false, reason: "duplicate_key" };
       } else {

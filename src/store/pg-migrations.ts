@@ -1,5 +1,6 @@
 import type { SQL } from "bun";
 import { UnusableDatabaseError } from "./db.ts";
+import { pgStep4 } from "./pg-migration-4.ts";
 
 /** What the marker row of an argybargy PostgreSQL schema says; any other value is refused. */
 export const PG_APPLICATION_ID = "argybargy";
@@ -393,6 +394,8 @@ export const PG_MIGRATIONS: readonly string[] = [
   END
   $fn$;
   `,
+  // 4: answering walks only the questions a batch can answer; the rate limit inside argy_post.
+  pgStep4(LOCK_ROOM_QUOTA, MARKS_WINDOW),
 ];
 
 /**

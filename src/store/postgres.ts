@@ -53,6 +53,8 @@ export class PgStore implements Store, BulkStore {
   private lookups: Lookup[] = [];
   private flushing = false;
   private notifies: NotifyTracker = { expect: () => {}, cancel: () => {} };
+  /** argy_post takes the shared rate-limit slot in the post's own transaction (migration step 4). */
+  readonly takesRateInPost = true;
 
   /**
    * Opens a pool and starts the schema check at once (queries wait for it); `open` is the

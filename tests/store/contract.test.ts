@@ -159,6 +159,16 @@ for (const kind of STORE_KINDS) {
       expect(await store.waiting(10)).toEqual([]);
     });
 
+    test("open questions: a crowd of unanswered DMs to one agent stays open through others' posts, alone and batched, until that agent posts", async () => {
+      for (let i = 0; i < 60; i++) await post("r", "a", `b, question ${i}?`, { to: "b", expectsReply: "b", nowMs: 10 + i });
+      await post("r", "a", "anyone?", { expectsReply: "anyone", nowMs: 100 });
+      await post("r", "c", "c passes by", { nowMs: 101 });
+      await Promise.all([post("r", "d", "d passes by", { nowMs: 102 }), post("r", "a", "a again", { nowMs: 103 })]);
+      expect((await store.waiting(100)).map((m) => m.text)).toEqual(Array.from({ length: 60 }, (_, i) => `b, question ${i}?`));
+      await Promise.all([post("r", "c", "c again", { nowMs: 104 }), post("r", "b", "b answers them all", { nowMs: 105 })]);
+      expect(await store.waiting(100)).toEqual([]);
+    });
+
     test("posts queued in the same turn (one group commit) keep every per-post rule, in order", async () => {
       await post("closed", "x", "before the close");
       await store.setRoomStatus({ name: "closed", status: "closed", closedAtMs: 7, closedBy: "operator" });

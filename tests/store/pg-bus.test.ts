@@ -22,8 +22,18 @@ afterAll(async () => {
   for (const s of stores) await s.close();
 });
 
+/** A real PgStore that counts its tail reads (the query a woken poll makes when B's tail is dropped). */
+class CountingStore extends PgStore {
+  tailReads = 0;
+  override readTail(room: string, limit: number) {
+    this.tailReads++;
+    return super.readTail(room, limit);
+  }
+}
+
 async function instance() {
-  const store = await PgStore.open(url, { max: 3 });
+  const store = new CountingStore(url, { max: 3 });
+  await store.ready;
   const bus = await PgBus.start(store);
   stores.push(store);
   buses.push(bus);
@@ -87,4 +97,18 @@ test("after the LISTEN connection is killed, the bus re-LISTENs and wakes every 
   } finally {
     await admin.close();
   }
+});
+
+test("a post on A waking 200 polls parked on B makes B read the room's tail once, not once per poll, and every poll gets it", async () => {
+  const a = await instance();
+  const b = await instance();
+  const readers: Agent[] = Array.from({ length: 200 }, (_, i) => ({ name: `reader-${i}`, room: "crowd", capabilities: "" }));
+  const first = await b.relay.read(readers[0]!, 0, 0);
+  const parked = readers.map((r) => b.relay.read(r, first!.cursor, 20));
+  await Bun.sleep(100); // every poll is parked
+  const before = b.store.tailReads;
+  await a.relay.commit({ room: "crowd", from: "w", to: "all", text: "one for the crowd", expectsReply: "none" }, AGENT_POST);
+  const answers = await Promise.all(parked);
+  expect(answers.map((x) => x!.messages.map((m) => m.text))).toEqual(readers.map(() => ["one for the crowd"]));
+  expect(b.store.tailReads - before).toBe(1);
 });

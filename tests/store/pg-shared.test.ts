@@ -23,10 +23,19 @@ afterAll(async () => {
   for (const s of stores) await s.close();
 });
 
+/** The real shared state, counting the separate rate-limit round trips it is asked for. */
+class CountingShared extends PgSharedState {
+  takes = 0;
+  override takeRate(key: string, nowMs: number, max: number, windowMs: number) {
+    this.takes++;
+    return super.takeRate(key, nowMs, max, windowMs);
+  }
+}
+
 async function instance(env: Record<string, string>) {
   const store = await PgStore.open(url, { max: 3 });
   stores.push(store);
-  const shared = new PgSharedState(store);
+  const shared = new CountingShared(store);
   await shared.saveAdminToken(ADMIN_TOKEN, true);
   const config = testConfig(env);
   const relay = new Relay({ store, bus: new LocalBus(), shared, clock: new TestClock(), limits: config, adminToken: ADMIN_TOKEN });
@@ -75,4 +84,38 @@ test("rate limit, presence, throttle and admin token agree between two instances
   const fresh = (await a.req("POST", "/admin/regenerate-token", admin)).json.admin_token as string;
   expect((await b.req("GET", "/admin/stats", admin)).status).toBe(401);
   expect((await b.req("GET", "/admin/stats", { "x-admin-token": fresh })).status).toBe(200);
+});
+
+test("a rate-limited post takes its slot inside the insert: one round trip, the same 429, and a refused post spends no slot", async () => {
+  const env = { ARGYBARGY_RATE_MAX: "3", ARGYBARGY_RATE_WINDOW: "60" };
+  const a = await instance(env);
+  const b = await instance(env);
+  await a.shared.saveAdminToken(ADMIN_TOKEN, false); // the test above regenerated it
+  const admin = { "x-admin-token": ADMIN_TOKEN };
+  const dora = (await a.req("POST", "/admin/invite", admin, { name: "dora", room: "rl" })).json.code as string;
+  const erin = (await a.req("POST", "/admin/invite", admin, { name: "erin", room: "rl" })).json.code as string;
+  const asDora = { authorization: `Bearer ${dora}` };
+  const asErin = { authorization: `Bearer ${erin}` };
+
+  // Six posts at once over both instances (several per group commit): exactly the budget passes.
+  const burst = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? b : a).req("POST", "/messages", asDora, { text: `d${i}` })));
+  expect(burst.map((r) => r.status).sort()).toEqual([200, 200, 200, 429, 429, 429]);
+  for (const r of burst.filter((x) => x.status === 429)) {
+    expect(r.json.error).toBe("rate_limited");
+    expect(r.json.retry_after).toBeGreaterThanOrEqual(1);
+    expect(r.json.retry_after).toBeLessThanOrEqual(60);
+    expect(r.json.message).toBe(`Slow down: at most 3 messages per 60 s; retry in ${r.json.retry_after} s.`);
+  }
+  const seqs = burst.filter((r) => r.status === 200).map((r) => r.json.message.seq).sort();
+  expect(seqs).toEqual([1, 2, 3]);
+
+  // Closed through A: erin's posts through B are refused with 409 and spend nothing.
+  await b.req("GET", "/messages?since=0", asErin); // B has the room's tail cached as open
+  await a.req("POST", "/admin/rooms/rl/close", admin, {});
+  for (let i = 0; i < 4; i++) expect((await b.req("POST", "/messages", asErin, { text: `closed ${i}` })).json.error).toBe("room_closed");
+  await a.req("POST", "/admin/rooms/rl/reopen", admin, {});
+  const after = [];
+  for (let i = 0; i < 4; i++) after.push((await b.req("POST", "/messages", asErin, { text: `e${i}` })).status);
+  expect(after).toEqual([200, 200, 200, 429]);
+  expect(a.shared.takes + b.shared.takes).toBe(0); // no separate rate-limit round trip
 });
