@@ -52,7 +52,7 @@ export interface ImportTarget {
   open(): Promise<Store & BulkStore>;
   /** Before the store is closed: 1.0's admin token becomes the target's (the file, or the database's). */
   keepToken(store: Store & BulkStore, token: string): Promise<void>;
-  /** After the filled store is closed: makes it the data dir's database. */
+  /** After the filled store is closed: makes it the data dir's database (with the kept token). */
   commit(): void;
   /** After a failure, the store closed: removes whatever `open` created. */
   abort(): void;
@@ -65,21 +65,25 @@ export interface ImportTarget {
 export function sqliteImportTarget(dataDir: DataDir, inPlace: boolean): ImportTarget {
   const dbPath = inPlace ? join(dataDir.path, `.argybargy.db.import-${process.pid}.tmp`) : dataDir.dbPath;
   let created = false;
+  let keptToken: string | null = null;
   return {
     where: dataDir.dbPath,
     async open() {
       created = !existsSync(dbPath);
       return SqliteStore.open(dbPath);
     },
+    // The token file is written with the database, in commit: a failed import leaves none behind.
     async keepToken(_store, token) {
-      dataDir.writeToken(token);
+      keptToken = token;
     },
     commit() {
-      if (!inPlace) return;
-      // 1.0's WAL files would be replayed into the new file: they go first (the backup holds their content).
-      rmSync(`${dataDir.dbPath}-wal`, { force: true });
-      rmSync(`${dataDir.dbPath}-shm`, { force: true });
-      renameSync(dbPath, dataDir.dbPath);
+      if (inPlace) {
+        // 1.0's WAL files would be replayed into the new file: they go first (the backup holds their content).
+        rmSync(`${dataDir.dbPath}-wal`, { force: true });
+        rmSync(`${dataDir.dbPath}-shm`, { force: true });
+        renameSync(dbPath, dataDir.dbPath);
+      }
+      if (keptToken) dataDir.writeToken(keptToken);
     },
     abort() {
       if (created) for (const suffix of ["", "-wal", "-shm"]) rmSync(`${dbPath}${suffix}`, { force: true });

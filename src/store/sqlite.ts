@@ -254,7 +254,7 @@ export class SqliteStore implements Store, BulkStore {
     return this.checkpointer?.offloaded ?? false;
   }
   async close(): Promise<void> {
-    if (this.pending.length) this.flushPosts();
+    // Closing the worker ends any catch-up hold first; then the queued posts are written.
     await this.checkpointer?.close();
     if (this.pending.length) this.flushPosts();
     this.db.close();
