@@ -1,49 +1,30 @@
-import { ChangeFeed } from "./changes.ts";
-import { Credentials } from "./credentials.ts";
-import { closedError } from "./rooms.ts";
-import { invalid, RelayError } from "./errors.ts";
-import { checkAddressing } from "./addressing.ts";
 import { round1, type PollBudget } from "./budget.ts";
-
-export type { ClaimResult, PollBudget, PollResult, ReadMessage, RelayDeps, RelayEvent, RelayLimits, StreamEvent };
+import { ChangeFeed } from "./changes.ts";
+import { Claims } from "./claims.ts";
+import { Credentials } from "./credentials.ts";
+import { ActiveReaders } from "./cursors.ts";
+import { invalid, RelayError } from "./errors.ts";
+import { IDEMPOTENCY_WINDOW_MS, InFlightKeys, postOnce } from "./idempotency.ts";
+import { ReopenBoard } from "./leases.ts";
 import { AuthThrottle, RateLimiter } from "./limits.ts";
+import { NO_METRICS, type Metrics } from "./metrics.ts";
+import { PollSlots } from "./poll-slots.ts";
+import { Posting, type CommitOptions, type Draft } from "./posting.ts";
 import { Presence, PRESENCE_TTL_MS } from "./presence.ts";
-import { compareText, memberList } from "./questions.ts";
+import { compareText } from "./questions.ts";
+import { Reading } from "./reading.ts";
+import { ReceiptViews } from "./receipt-views.ts";
+import { DeliveryLog } from "./receipts.ts";
+import { follow, StreamSlots, type FollowSource, type StreamEvent } from "./stream.ts";
 import { RoomTails } from "./tail.ts";
 import type {
-  Agent, ClaimResult, IdempotencyRecord, InsertMessageInput, Message, PollResult, ReadMessage, RelayDeps, RelayEvent, RelayLimits,
-  RoomStatus, Store, Bus, Clock, SharedState,
+  Agent, Bus, ClaimResult, Clock, IdempotencyRecord, Message, PollResult, ReadMessage, RelayDeps, RelayEvent, RelayLimits,
+  RoomStatus, SharedState, Store,
 } from "./types.ts";
-
-/** What a commit needs besides the message itself. */
-export interface CommitOptions {
-  refuseIfClosed: boolean;
-  maxRooms: number;
-  byOperator: boolean;
-  idempotency: IdempotencyRecord | null;
-  /** The shared rate-limit slot, taken in the insert (stores with `takesRateInPost`). */
-  rate?: InsertMessageInput["rate"];
-}
-
-/** ms until a rate-limit slot frees → whole seconds for `retry_after` (≥ 1), or 0 when one was taken. */
-const retrySeconds = (ms: number): number => (ms > 0 ? Math.max(1, Math.ceil(ms / 1000)) : 0);
-
-/** A message's content as the caller gave it, before the store assigns seq and time. */
-export type Draft = Pick<InsertMessageInput, "room" | "from" | "to" | "text" | "expectsReply"> & Partial<Pick<InsertMessageInput, "replyTo" | "thread">>;
-import { checkText, requireObject } from "./validate.ts";
+import { requireObject } from "./validate.ts";
 import { Waiters } from "./waiters.ts";
-import { ActiveReaders } from "./cursors.ts";
-import { PollSlots } from "./poll-slots.ts";
-import { NO_METRICS, type Metrics } from "./metrics.ts";
-import { Claims } from "./claims.ts";
-import { agentScope, checkIdempotencyKey, DuplicateKey, IDEMPOTENCY_WINDOW_MS, InFlightKeys, keyRecord, postOnce } from "./idempotency.ts";
-import { ReopenBoard } from "./leases.ts";
-import { pausedError } from "./loop-guard.ts";
-import { DeliveryLog } from "./receipts.ts";
-import { ReceiptViews } from "./receipt-views.ts";
-import { joinThread, parseReplyTo } from "./threads.ts";
-import { follow, StreamSlots, type FollowSource, type StreamEvent } from "./stream.ts";
-import { Reading } from "./reading.ts";
+
+export type { ClaimResult, CommitOptions, Draft, PollBudget, PollResult, ReadMessage, RelayDeps, RelayEvent, RelayLimits, StreamEvent };
 
 /**
  * The relay: authentication, posting, long-poll reads, claims and history for agents
@@ -71,12 +52,13 @@ export class Relay {
   readonly credentials = new Credentials(this);
   /** Long-poll reads and the durable-cursor read (SPEC §5.6, §7.5). */
   readonly reading = new Reading(this);
+  /** Posts: validation, rate limit, the commit and the wake-up (SPEC §5.5). */
+  readonly posting = new Posting(this);
   private readonly bus: Bus;
   /** Set when several instances share the database: rate, presence, clocks, throttle and token go through it. */
   readonly shared: SharedState | undefined;
   /** When each room last changed (metrics clock), for the wake latency of the polls it wakes. */
   readonly changedAt = new Map<string, number>();
-  private readonly pendingWakes = new Set<string>();
   private readonly onEvent: (event: RelayEvent) => void;
   adminToken: string;
   private closing = false;
@@ -211,52 +193,21 @@ export class Relay {
   }
 
   /** Validates `to` and `expects_reply` against the room's members (SPEC §5.5). */
-  async addressing(room: string, toIn: unknown, expectsIn: unknown) {
-    return checkAddressing(room, toIn, expectsIn, async () => memberList(await this.store.participants(room, this.clock.now())));
+  addressing(room: string, toIn: unknown, expectsIn: unknown) {
+    return this.posting.addressing(room, toIn, expectsIn);
   }
 
   /**
-   * `POST /messages` (SPEC §5.5), optionally under an `Idempotency-Key`. Throws 422, 409
-   * `room_closed`, 429 `rate_limited` or `room_paused`, 403 quota, 422 `idempotency_key_reused`.
+   * `POST /messages` (SPEC §5.5; see Posting.post), optionally under an `Idempotency-Key`. Throws
+   * 422, 409 `room_closed`, 429 `rate_limited` or `room_paused`, 403 quota, 422 `idempotency_key_reused`.
    */
-  async post(agent: Agent, body: unknown, idempotencyKey: string | null = null): Promise<Message> {
-    const key = checkIdempotencyKey(idempotencyKey);
-    const b = requireObject(body);
-    const text = checkText(b.text, this.limits.maxText);
-    const { to, expectsReply } = await this.addressing(agent.room, b.to, b.expects_reply);
-    // No await without reply_to: every await on the post path shrinks the group-commit batches.
-    const thread = b.reply_to === undefined || b.reply_to === null ? null : await this.threadFor(agent.room, b.reply_to, agent.name);
-    const draft: Draft = { room: agent.room, from: agent.name, to, text, expectsReply, ...(thread ?? {}) };
-    if (key === null) return this.postNow(agent, draft, null);
-    const record = keyRecord(agentScope(agent.room, agent.name), key, body, this.clock.now());
-    return this.idempotent(record, () => this.postNow(agent, draft, record));
-  }
-
-  private async postNow(agent: Agent, draft: Draft, idempotency: IdempotencyRecord | null): Promise<Message> {
-    // Checked before the rate limiter so a refused post spends no slot (SPEC §5.5); the insert
-    // transaction checks again, and that check decides a post racing a close. Without a rate
-    // limit there is no slot to protect, and the insert's answer is the same error.
-    const key = `${agent.room}\u0000${agent.name}`;
-    // A store that takes the shared slot inside the insert checks the room first there: one round trip.
-    const rate = this.shared && this.rate.enabled && this.store.takesRateInPost
-      ? { key, max: this.limits.rateMax, windowMs: this.limits.rateWindow * 1000 } : null;
-    if (this.rate.enabled && !rate) {
-      const status = this.tails.statusOf(agent.room) ?? await this.store.getRoomStatus(agent.room);
-      if (status.status === "closed") throw closedError(status);
-    }
-    const retry = rate ? 0 : await this.takeRate(key);
-    if (retry > 0) throw this.rateLimited(retry);
-    const message = await this.commit(draft, { refuseIfClosed: true, maxRooms: this.limits.maxRooms, byOperator: false, idempotency, rate });
-    this.restartClock(agent.room, agent.name, this.clock.now());
-    this.receiptViews.readOnPost(agent);
-    return message;
+  post(agent: Agent, body: unknown, idempotencyKey: string | null = null): Promise<Message> {
+    return this.posting.post(agent, body, idempotencyKey);
   }
 
   /** `reply_to` → the thread fields of a draft; `viewer` null is the operator. Throws 422 `invalid`. */
-  async threadFor(room: string, raw: unknown, viewer: string | null): Promise<{ replyTo: number | null; thread: number | null }> {
-    const replyTo = parseReplyTo(raw);
-    if (replyTo === null) return { replyTo: null, thread: null };
-    return joinThread(replyTo, await this.store.getMessage(room, replyTo), viewer);
+  threadFor(room: string, raw: unknown, viewer: string | null): Promise<{ replyTo: number | null; thread: number | null }> {
+    return this.posting.threadFor(room, raw, viewer);
   }
 
   /** Posts once per idempotency key (see `postOnce`). */
@@ -264,62 +215,10 @@ export class Relay {
     return postOnce(this.store, this.inFlightKeys, record, first);
   }
 
-  /** One rate-limit slot for `key`: 0, or whole seconds until one frees (≥ 1). Across instances when shared. */
-  private async takeRate(key: string): Promise<number> {
-    const now = this.clock.now();
-    if (!this.shared || !this.rate.enabled) return this.rate.take(key, now);
-    return retrySeconds(await this.shared.takeRate(key, now, this.limits.rateMax, this.limits.rateWindow * 1000));
+  /** Stores a message in one write transaction and wakes the room's polls (see Posting.commit). */
+  commit(m: Draft, opts: CommitOptions): Promise<Message> {
+    return this.posting.commit(m, opts);
   }
-
-  /** The 429 of the per-agent send limit, counted. */
-  private rateLimited(retry: number): RelayError {
-    this.metrics.count("rate_limited_total", 1, "post");
-    return new RelayError("rate_limited", `Slow down: at most ${this.limits.rateMax} messages per ${this.limits.rateWindow} s; retry in ${retry} s.`, { retry_after: retry });
-  }
-
-  /**
-   * Stores a message in one write transaction and wakes the room's polls. Throws 409
-   * `room_closed` (when `refuseIfClosed`), 403 `forbidden` (room quota), 429 `room_paused`.
-   */
-  async commit(m: Draft, opts: CommitOptions): Promise<Message> {
-    const result = await this.store.insertMessage({
-      ...m, replyTo: m.replyTo ?? null, thread: m.thread ?? null, nowMs: this.clock.now(), refuseIfClosed: opts.refuseIfClosed, maxRooms: opts.maxRooms,
-      retention: this.limits.maxMessagesPerRoom, byOperator: opts.byOperator, loopGuard: this.limits.loopGuard,
-      idempotency: opts.idempotency, rate: opts.rate ?? null,
-    });
-    if (!result.ok) {
-      if (result.reason === "rate_limited") throw this.rateLimited(retrySeconds(result.retryMs));
-      if (result.reason === "room_closed") throw closedError(result.status);
-      if (result.reason === "room_paused") throw pausedError(m.room, this.limits.loopGuard);
-      if (result.reason === "duplicate_key") throw new DuplicateKey();
-      throw new RelayError("forbidden", `The room quota (${opts.maxRooms}) is full; no new rooms can start.`, { quota: "rooms" });
-    }
-    this.tails.append(result.message, this.limits.maxMessagesPerRoom, result.agentRun);
-    this.metrics.count("messages_posted_total", 1, opts.byOperator ? "operator" : "agent", m.room);
-    this.wakeSoon(m.room);
-    this.changes.bump(m.room);
-    return result.message;
-  }
-
-  /**
-   * Announces a committed post one event-loop turn later, so the poster's answer is written
-   * before the crowd it wakes is answered (a post waking 1,000 polls would otherwise wait for
-   * all of them: each woken poll runs in a microtask ahead of the poster's). Rooms committed in
-   * the same turn are announced once. A poll reading meanwhile sees the message in the tail.
-   */
-  private wakeSoon(room: string): void {
-    if (this.pendingWakes.size === 0) setImmediate(this.flushWakes);
-    if (this.pendingWakes.has(room)) return;
-    this.pendingWakes.add(room);
-    this.changedAt.set(room, this.metrics.now());
-  }
-
-  private readonly flushWakes = (): void => {
-    for (const room of this.pendingWakes) {
-      this.pendingWakes.delete(room);
-      this.bus.roomChanged(room);
-    }
-  };
 
   /** Announces a change of `room` that is no new message (a lapsed lease, a resume): wakes its polls. */
   roomChanged(room: string): void {
