@@ -16,8 +16,11 @@ const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable
 
 /** An open page, what it requested and which console errors it logged. */
 export interface Opened { page: Page; requests: string[]; errors: string[]; close: () => Promise<void> }
-/** A page's stored token (null: none), viewport, theme, and whether it is a touch phone. */
-export interface OpenOptions { token?: string | null; width?: number; height?: number; theme?: string; mobile?: boolean }
+/**
+ * A page's stored token (null: none), viewport, theme, whether it is a touch phone, and whether
+ * the server is expected to refuse its token (Chromium then logs the 401/403 itself).
+ */
+export interface OpenOptions { token?: string | null; width?: number; height?: number; theme?: string; mobile?: boolean; expectRefusal?: boolean }
 
 async function readListenUrl(proc: Bun.Subprocess<"ignore", "pipe", "pipe">): Promise<string> {
   const reader = proc.stdout.getReader();
@@ -97,6 +100,7 @@ export function dashboardHarness(env: Record<string, string> = {}) {
       });
       const stored = opts.token === undefined ? h.token : opts.token;
       if (stored !== null) {
+        // Only on the first load of the context, so a token saved by the page survives a reload.
         await ctx.addInitScript(([t, th]) => {
           if (!sessionStorage.getItem("seeded")) {
             localStorage.setItem("cc_admin", t!);
@@ -114,6 +118,8 @@ export function dashboardHarness(env: Record<string, string> = {}) {
       });
       page.on("console", (m) => {
         if (m.type() !== "error") return;
+        // A refused token is logged by Chromium itself as a failed resource load; that is the test.
+        if (opts.expectRefusal && /status of 40[13]/.test(m.text())) return;
         errors.push(m.text());
         h.consoleErrors.push(`${path}: ${m.text()}`);
       });

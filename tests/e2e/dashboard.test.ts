@@ -2,137 +2,25 @@
 // process: sign-in, live updates, the composer, keys, room lifecycle, the inbox, unread
 // marks, deep links, themes, the phone drawer, XSS and the same-origin promise.
 // Chromium is required: without /usr/bin/chromium (or $CHROMIUM) every test fails.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import type { Page } from "playwright-core";
+import { CHROMIUM, dashboardHarness } from "./dashboard-harness.ts";
 
-const repo = resolve(import.meta.dir, "../..");
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const h = dashboardHarness();
+const { ready, admin, invite, open } = h;
 
-let data = "";
-let server: Bun.Subprocess<"ignore", "pipe", "pipe"> | null = null;
-let browser: Browser | null = null;
-let base = "";
-let token = "";
-let setupError: string | null = null;
-
-/** Everything every page did, for the whole-run assertions at the end. */
-const offOrigin: string[] = [];
-const consoleErrors: string[] = [];
-
-function ready(): void {
-  if (setupError) throw new Error(setupError);
-}
-
-async function readListenUrl(proc: Bun.Subprocess<"ignore", "pipe", "pipe">): Promise<string> {
-  const reader = proc.stdout.getReader();
-  const dec = new TextDecoder();
-  let buf = "";
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buf += dec.decode(value, { stream: true });
-    const m = buf.match(/listening on (http:\/\/\S+)/);
-    if (m) { reader.releaseLock(); return m[1]!; }
-  }
-  throw new Error(`the server never printed its listening URL; stdout was:\n${buf}`);
-}
-
-beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    setupError = `Chromium is required for the dashboard tests but ${CHROMIUM} does not exist. Install it (apt-get install -y chromium) or set CHROMIUM.`;
-    return;
-  }
-  data = mkdtempSync(join(tmpdir(), "argy-dash-"));
-  server = Bun.spawn(["bun", "src/main.ts", "serve", "--port", "0"], {
-    cwd: repo,
-    env: { ...process.env, ARGYBARGY_DATA: data, NODE_ENV: "production" },
-    stdin: "ignore", stdout: "pipe", stderr: "pipe",
-  });
-  try {
-    base = await readListenUrl(server);
-    token = readFileSync(join(data, "admin.token"), "utf8").trim();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-  } catch (e) {
-    setupError = e instanceof Error ? e.message : String(e);
-  }
-}, 40_000);
-
-afterAll(async () => {
-  await browser?.close();
-  if (server) { server.kill(); await server.exited; }
-  if (data) rmSync(data, { recursive: true, force: true });
-});
-
-/* ------------------------------------------------------------ API helpers */
-async function admin(path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const r = await fetch(base + path, {
-    method: body === undefined ? "GET" : "POST",
-    headers: { "X-Admin-Token": token, "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: r.status, json: await r.json().catch(() => null) };
-}
-async function invite(name: string, room: string, capabilities?: string): Promise<string> {
-  const r = await admin("/admin/invite", { name, room, capabilities });
-  if (r.status !== 200) throw new Error(`invite ${name}@${room} → ${r.status} ${JSON.stringify(r.json)}`);
-  return r.json.code as string;
-}
+/** This file's agent calls: a raw GET, a post of `text`, a long-poll. */
 function asAgent(code: string) {
-  const headers = { Authorization: `Bearer ${code}`, "Content-Type": "application/json" };
+  const agent = h.asAgent(code);
   return {
-    get: (path: string) => fetch(base + path, { headers }),
-    post: async (text: string, to = "all", expects_reply?: string) => {
-      const r = await fetch(base + "/messages", { method: "POST", headers, body: JSON.stringify({ to, text, expects_reply }) });
-      if (r.status !== 200) throw new Error(`post → ${r.status} ${await r.text()}`);
-      return ((await r.json()) as any).message.seq as number;
-    },
+    get: (path: string) => fetch(h.base + path, { headers: { Authorization: `Bearer ${code}` } }),
+    post: (text: string, to = "all", expects_reply?: string) => agent.post({ to, text, expects_reply }),
     /** A long-poll; resolves with the parsed body. */
-    poll: async (since: number, wait: number) => (await fetch(base + `/messages?since=${since}&wait=${wait}`, { headers })).json() as Promise<any>,
+    poll: (since: number, wait: number) => agent.poll(since, wait),
   };
 }
-
-/* ----------------------------------------------------------- page helpers */
-interface Opened { page: Page; requests: string[]; errors: string[]; close: () => Promise<void> }
-
-async function open(path: string, opts: { token?: string | null; width?: number; height?: number; theme?: string; expectRefusal?: boolean } = {}): Promise<Opened> {
-  ready();
-  const ctx = await browser!.newContext({ viewport: { width: opts.width ?? 1280, height: opts.height ?? 820 } });
-  const stored = opts.token === undefined ? token : opts.token;
-  if (stored !== null) {
-    // Only on the first load of the context, so a token saved by the page survives a reload.
-    await ctx.addInitScript(([t, th]) => {
-      if (!sessionStorage.getItem("seeded")) {
-        localStorage.setItem("cc_admin", t!);
-        if (th) localStorage.setItem("cc_theme", th);
-        sessionStorage.setItem("seeded", "1");
-      }
-    }, [stored, opts.theme ?? ""]);
-  }
-  const page = await ctx.newPage();
-  const requests: string[] = [];
-  const errors: string[] = [];
-  page.on("request", (r) => {
-    requests.push(r.url());
-    if (!r.url().startsWith(base + "/") && !r.url().startsWith("data:")) offOrigin.push(r.url());
-  });
-  page.on("console", (m) => {
-    if (m.type() !== "error") return;
-    // A refused token is logged by Chromium itself as a failed resource load; that is the test.
-    if (opts.expectRefusal && /status of 40[13]/.test(m.text())) return;
-    errors.push(m.text());
-    consoleErrors.push(`${path}: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => { errors.push(String(e)); consoleErrors.push(`${path}: ${e}`); });
-  await page.goto(base + path);
-  return { page, requests, errors, close: () => ctx.close() };
-}
-const apiCalls = (reqs: string[]) => reqs.filter((u) => u.startsWith(base + "/admin/"));
+const apiCalls = (reqs: string[]) => reqs.filter((u) => u.startsWith(h.base + "/admin/"));
 const title = (p: Page) => p.locator('[data-testid="channel-title"]').innerText();
 async function waitForText(p: Page, text: string, timeout = 10_000): Promise<void> {
   await p.waitForFunction((t) => (document.querySelector(".conv-timeline") as HTMLElement | null)?.innerText.includes(t) ?? false, text, { timeout });
@@ -142,7 +30,7 @@ describe("dashboard in Chromium", () => {
   test("Chromium is installed and the server started", () => {
     expect(existsSync(CHROMIUM)).toBe(true);
     ready();
-    expect(base).toStartWith("http://");
+    expect(h.base).toStartWith("http://");
   });
 
   test("without a stored token: not-signed-in panel and no API calls at all", async () => {
@@ -171,10 +59,10 @@ describe("dashboard in Chromium", () => {
 
     await o.page.click("#pasteToken");
     expect(await o.page.evaluate(() => document.activeElement?.id)).toBe("adToken");
-    await o.page.fill("#adToken", token);
+    await o.page.fill("#adToken", h.token);
     await o.page.click("#adTokenSave");
     await o.page.waitForSelector('#adTokenStatus[data-state="ok"]');
-    expect(await o.page.evaluate(() => localStorage.getItem("cc_admin"))).toBe(token);
+    expect(await o.page.evaluate(() => localStorage.getItem("cc_admin"))).toBe(h.token);
     await o.page.keyboard.press("Escape");
     await o.page.waitForSelector('[data-room="signin-room"]');
     expect(await o.page.getAttribute("#connDot", "class")).toContain("live");
@@ -258,7 +146,7 @@ describe("dashboard in Chromium", () => {
     await o.page.waitForSelector(".ad-resultbox");
     const code = (await o.page.innerText("#adMintCode")).trim();
     expect(code).toMatch(/^[A-Za-z0-9_-]{32}$/);
-    const who = await fetch(base + "/whoami", { headers: { Authorization: `Bearer ${code}` } });
+    const who = await fetch(h.base + "/whoami", { headers: { Authorization: `Bearer ${code}` } });
     expect(who.status).toBe(200);
     expect(await who.json()).toEqual({ name: "minted-agent", room: "keys-room", capabilities: "made in the browser" });
 
@@ -268,7 +156,7 @@ describe("dashboard in Chromium", () => {
     expect(await revokeBtn.innerText()).toContain("Sure?");
     await revokeBtn.click();
     await o.page.waitForSelector('[data-revoke="minted-agent"]', { state: "detached" });
-    const after = await fetch(base + "/whoami", { headers: { Authorization: `Bearer ${code}` } });
+    const after = await fetch(h.base + "/whoami", { headers: { Authorization: `Bearer ${code}` } });
     expect(after.status).toBe(401);
     expect(o.errors).toEqual([]);
     await o.close();
@@ -469,7 +357,7 @@ describe("dashboard in Chromium", () => {
 
   test("no request ever left the origin and no page logged a console error", () => {
     ready();
-    expect(offOrigin).toEqual([]);
-    expect(consoleErrors).toEqual([]);
+    expect(h.offOrigin).toEqual([]);
+    expect(h.consoleErrors).toEqual([]);
   });
 });
