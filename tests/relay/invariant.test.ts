@@ -32,6 +32,23 @@ async function setup(onRead: () => Promise<void>) {
   return { relay, reader };
 }
 
+/**
+ * A relay where every snapshot read lets another post land before the reader parks: 120 posts by
+ * w0..w2, every fifth a DM to reader0, the rest to all. `posted()` says how many have landed.
+ */
+async function racingPosts() {
+  let relayRef: Relay | null = null;
+  let n = 0;
+  const { relay } = await setup(async () => {
+    if (relayRef && n < 120) {
+      n++;
+      await relayRef.commit({ room: "r", from: `w${n % 3}`, to: n % 5 === 0 ? "reader0" : "all", text: `m${n}`, expectsReply: "none" }, AGENT_POST);
+    }
+  });
+  relayRef = relay;
+  return { relay, posted: () => n };
+}
+
 test("a post committed between a poll's snapshot and its parking is delivered without sleeping to the deadline", async () => {
   let relayRef: Relay | null = null;
   let fired = false;
@@ -58,21 +75,12 @@ test("a post committed between a poll's snapshot and its parking is delivered wi
 });
 
 test("many posts racing many polls: every poller following its cursor sees every visible message exactly once, in order", async () => {
-  let relayRef: Relay | null = null;
-  let n = 0;
-  // Every snapshot read lets another post land before the poll parks.
-  const { relay } = await setup(async () => {
-    if (relayRef && n < 120) {
-      n++;
-      await relayRef.commit({ room: "r", from: `w${n % 3}`, to: n % 5 === 0 ? "reader0" : "all", text: `m${n}`, expectsReply: "none" }, AGENT_POST);
-    }
-  });
-  relayRef = relay;
+  const { relay, posted } = await racingPosts();
   const readers: Agent[] = [0, 1, 2].map((i) => ({ name: `reader${i}`, room: "r", capabilities: "" }));
   const follow = async (agent: Agent) => {
     const got: number[] = [];
     let cursor = 0;
-    for (let i = 0; i < 400 && (n < 120 || got.length === 0 || cursor < n); i++) {
+    for (let i = 0; i < 400 && (posted() < 120 || got.length === 0 || cursor < posted()); i++) {
       const r = await relay.read(agent, cursor, 1);
       got.push(...r!.messages.map((m) => m.seq));
       cursor = r!.cursor;
@@ -89,19 +97,11 @@ test("many posts racing many polls: every poller following its cursor sees every
 }, 30_000);
 
 test("the same race with consumers on next() (MCP wait, the server's durable position): every visible seq exactly once, in order", async () => {
-  let relayRef: Relay | null = null;
-  let n = 0;
-  const { relay } = await setup(async () => {
-    if (relayRef && n < 120) {
-      n++;
-      await relayRef.commit({ room: "r", from: `w${n % 3}`, to: n % 5 === 0 ? "reader0" : "all", text: `m${n}`, expectsReply: "none" }, AGENT_POST);
-    }
-  });
-  relayRef = relay;
+  const { relay, posted } = await racingPosts();
   const readers: Agent[] = [0, 1, 2].map((i) => ({ name: `reader${i}`, room: "r", capabilities: "" }));
   const follow = async (agent: Agent) => {
     const got: number[] = [];
-    for (let i = 0; i < 400 && n < 120; i++) got.push(...(await relay.next(agent, 1))!.messages.map((m) => m.seq));
+    for (let i = 0; i < 400 && posted() < 120; i++) got.push(...(await relay.next(agent, 1))!.messages.map((m) => m.seq));
     for (;;) {
       const r = await relay.next(agent, 0);
       if (!r!.messages.length) break;
@@ -138,15 +138,7 @@ test("a post committed between a stream's snapshot and its parking is sent at on
 });
 
 test("stream followers (Relay.follow) racing the same posts: each receives every visible seq exactly once, in order", async () => {
-  let relayRef: Relay | null = null;
-  let n = 0;
-  const { relay } = await setup(async () => {
-    if (relayRef && n < 120) {
-      n++;
-      await relayRef.commit({ room: "r", from: `w${n % 3}`, to: n % 5 === 0 ? "reader0" : "all", text: `m${n}`, expectsReply: "none" }, AGENT_POST);
-    }
-  });
-  relayRef = relay;
+  const { relay, posted } = await racingPosts();
   // Posts that need no snapshot read to land, so followers also catch up while parked.
   const live = (async () => {
     for (let k = 0; k < 30; k++) {
@@ -169,7 +161,7 @@ test("stream followers (Relay.follow) racing the same posts: each receives every
     return { i, got };
   };
   const [results] = await Promise.all([Promise.all(readers.map(follow)), live]);
-  expect(n).toBe(120);
+  expect(posted()).toBe(120);
   // Live posts interleave with the injected ones, so which seqs are DMs is read back from the store.
   const all = (await relay.store.readTail("r", 1000)).messages;
   expect(all.map((m) => m.seq)).toEqual(Array.from({ length: 150 }, (_, k) => k + 1));
