@@ -72,6 +72,19 @@ afterAll(() => {
   for (const d of dirs) d.cleanup();
 });
 
+/** A poller following its cursor on `base` until it has seen `total` messages: their seqs, in the order received. */
+async function follow(base: string, code: string, total: number): Promise<number[]> {
+  const seen: number[] = [];
+  let cursor = 0;
+  while (seen.length < total) {
+    const r = await call(base, "GET", `/messages?since=${cursor}&wait=5`, { code });
+    expect(r.status).toBe(200);
+    for (const m of r.json.messages) seen.push(m.seq);
+    cursor = r.json.cursor;
+  }
+  return seen;
+}
+
 describe("several instances on one database", () => {
   test("Invariant N: posters on A, cursor-following pollers on B and C get every seq exactly once (3 runs)", async () => {
     for (let run = 0; run < 3; run++) {
@@ -79,18 +92,7 @@ describe("several instances on one database", () => {
       const posters = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => invite(A.url, `p${i}`, room)));
       const followers = await Promise.all([invite(B.url, "fb", room), invite(C.url, "fc", room)]);
       const total = posters.length * RATE_MAX;
-      const follow = async (base: string, code: string) => {
-        const seen: number[] = [];
-        let cursor = 0;
-        while (seen.length < total) {
-          const r = await call(base, "GET", `/messages?since=${cursor}&wait=5`, { code });
-          expect(r.status).toBe(200);
-          for (const m of r.json.messages) seen.push(m.seq);
-          cursor = r.json.cursor;
-        }
-        return seen;
-      };
-      const following = [follow(B.url, followers[0]!), follow(C.url, followers[1]!)];
+      const following = [follow(B.url, followers[0]!, total), follow(C.url, followers[1]!, total)];
       await Promise.all(posters.map(async (code, i) => {
         for (let k = 0; k < RATE_MAX; k++) expect((await call(A.url, "POST", "/messages", { code }, { text: `p${i}-${k}` })).status).toBe(200);
       }));
@@ -106,18 +108,7 @@ describe("several instances on one database", () => {
       const posters = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => invite(bases[i % 3]!, `m${i}`, room)));
       const followers = await Promise.all(bases.map((b, i) => invite(b, `f${i}`, room)));
       const total = posters.length * RATE_MAX;
-      const follow = async (base: string, code: string) => {
-        const seen: number[] = [];
-        let cursor = 0;
-        while (seen.length < total) {
-          const r = await call(base, "GET", `/messages?since=${cursor}&wait=5`, { code });
-          expect(r.status).toBe(200);
-          for (const m of r.json.messages) seen.push(m.seq);
-          cursor = r.json.cursor;
-        }
-        return seen;
-      };
-      const following = followers.map((code, i) => follow(bases[i]!, code));
+      const following = followers.map((code, i) => follow(bases[i]!, code, total));
       await Promise.all(posters.map(async (code, i) => {
         for (let k = 0; k < RATE_MAX; k++) expect((await call(bases[i % 3]!, "POST", "/messages", { code }, { text: `m${i}-${k}` })).status).toBe(200);
       }));

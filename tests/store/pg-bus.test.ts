@@ -1,26 +1,13 @@
 import { SQL } from "bun";
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { Relay } from "../../src/relay/relay.ts";
+import { expect, test } from "bun:test";
 import type { Agent } from "../../src/relay/types.ts";
-import { PgBus } from "../../src/store/pg-bus.ts";
 import { PgStore } from "../../src/store/postgres.ts";
-import { ADMIN_TOKEN, AGENT_POST, INSERT_DEFAULTS, testConfig, TestClock } from "../helpers.ts";
-import { freshSchema, testDatabaseUrl } from "../pg-cluster.ts";
+import { AGENT_POST, INSERT_DEFAULTS } from "../helpers.ts";
+import { pgInstances } from "./pg-instances.ts";
 
 // Two "instances" in one process: two pools, two LISTEN connections, one schema.
 
-let url: string;
-const stores: PgStore[] = [];
-const buses: PgBus[] = [];
-beforeAll(async () => {
-  const u = new URL(await testDatabaseUrl());
-  u.searchParams.set("schema", freshSchema());
-  url = u.toString();
-});
-afterAll(async () => {
-  for (const b of buses) await b.stop();
-  for (const s of stores) await s.close();
-});
+const pg = pgInstances({ ARGYBARGY_RATE_MAX: "0" });
 
 /** A real PgStore that counts its tail reads (the query a woken poll makes when B's tail is dropped). */
 class CountingStore extends PgStore {
@@ -32,14 +19,13 @@ class CountingStore extends PgStore {
 }
 
 async function instance() {
-  const store = new CountingStore(url, { max: 3 });
-  await store.ready;
-  const bus = await PgBus.start(store);
-  stores.push(store);
-  buses.push(bus);
+  const { store, bus, relay } = await pg.instance(async (url) => {
+    const counting = new CountingStore(url, { max: 3 });
+    await counting.ready;
+    return counting;
+  });
   const heard: [string | null, boolean][] = [];
   bus.subscribe((room, remote) => heard.push([room, remote]));
-  const relay = new Relay({ store, bus, clock: new TestClock(), limits: testConfig({ ARGYBARGY_RATE_MAX: "0" }), adminToken: ADMIN_TOKEN });
   return { store, bus, relay, heard };
 }
 
@@ -80,7 +66,7 @@ test("after the LISTEN connection is killed, the bus re-LISTENs and wakes every 
   const room: Agent = { name: "reader", room: "gap", capabilities: "" };
   const parked = b.relay.read(room, 0, 30);
   await Bun.sleep(50);
-  const admin = new SQL({ url: url.replace(/\?.*$/, ""), max: 1 });
+  const admin = new SQL({ url: pg.url().replace(/\?.*$/, ""), max: 1 });
   try {
     const channel = await b.store.channel();
     // Kill B's listener (the backend that LISTENs on the channel and is not A's).

@@ -1,37 +1,16 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { issueCode, revokeCodes } from "../../src/relay/access.ts";
 import { hashCode } from "../../src/relay/codes.ts";
-import { Relay } from "../../src/relay/relay.ts";
-import { PgBus } from "../../src/store/pg-bus.ts";
+import type { Relay } from "../../src/relay/relay.ts";
 import { PgStore } from "../../src/store/postgres.ts";
-import { ADMIN_TOKEN, testConfig, TestClock } from "../helpers.ts";
-import { freshSchema, testDatabaseUrl } from "../pg-cluster.ts";
+import { pgInstances } from "./pg-instances.ts";
 
 // Two relay "instances" on one schema (two pools, two LISTEN connections) and a third store
 // without a bus, as a CLI verb run with --database has. Code lookups of one event-loop turn
 // share one query, and none is cached: a revoke anywhere holds on the very next request.
 
-let url: string;
-const stores: PgStore[] = [];
-const buses: PgBus[] = [];
-beforeAll(async () => {
-  const u = new URL(await testDatabaseUrl());
-  u.searchParams.set("schema", freshSchema());
-  url = u.toString();
-});
-afterAll(async () => {
-  for (const b of buses) await b.stop();
-  for (const s of stores) await s.close();
-});
-
-async function instance() {
-  const store = await PgStore.open(url, { max: 3 });
-  const bus = await PgBus.start(store);
-  stores.push(store);
-  buses.push(bus);
-  const relay = new Relay({ store, bus, clock: new TestClock(), limits: testConfig({ ARGYBARGY_RATE_MAX: "0", ARGYBARGY_AUTH_FAIL_MAX: "0" }), adminToken: ADMIN_TOKEN });
-  return { store, relay };
-}
+const pg = pgInstances({ ARGYBARGY_RATE_MAX: "0", ARGYBARGY_AUTH_FAIL_MAX: "0" });
+const instance = () => pg.instance();
 
 const bearer = (code: string) => `Bearer ${code}`;
 /** The agent's name, or the error code authenticating with `code` ends in. */
@@ -60,7 +39,7 @@ test("a code issued on A after B missed it is found on B; a CLI store's revoke r
   expect((await b.relay.authenticate(bearer(code), "127.0.0.1")).name).toBe("late");
   expect((await a.relay.authenticate(bearer(code), "127.0.0.1")).name).toBe("late");
 
-  const cli = await PgStore.open(url, { max: 1 });
+  const cli = await PgStore.open(pg.url(), { max: 1 });
   try {
     expect((await revokeCodes(cli, code, null)).revoked).toBe(1);
   } finally {
