@@ -58,13 +58,13 @@ export class Posting {
   }
 
   private async postNow(agent: Agent, draft: Draft, idempotency: IdempotencyRecord | null): Promise<Message> {
-    // Checked before the rate limiter so a refused post spends no slot (SPEC §5.5); the insert
-    // transaction checks again, and that check decides a post racing a close. Without a rate
-    // limit there is no slot to protect, and the insert's answer is the same error.
     const key = `${agent.room}\u0000${agent.name}`;
     // A store that takes the shared slot inside the insert checks the room first there: one round trip.
     const rate = this.relay.shared && this.relay.rate.enabled && this.relay.store.takesRateInPost
       ? { key, max: this.relay.limits.rateMax, windowMs: this.relay.limits.rateWindow * 1000 } : null;
+    // Otherwise checked before the rate limiter so a refused post spends no slot (SPEC §5.5); the
+    // insert transaction checks again, and that check decides a post racing a close. Without a
+    // rate limit there is no slot to protect, and the insert's answer is the same error.
     if (this.relay.rate.enabled && !rate) {
       const status = this.relay.tails.statusOf(agent.room) ?? await this.relay.store.getRoomStatus(agent.room);
       if (status.status === "closed") throw closedError(status);
