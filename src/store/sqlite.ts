@@ -41,7 +41,7 @@ export class SqliteStore implements Store, BulkStore {
    */
   static open(path: string, sync: SyncMode = "normal", checkpoints: CheckpointerOptions | boolean = false): SqliteStore {
     const store = new SqliteStore(openDatabase(path, sync));
-    if (checkpoints === false || path === ":memory:") return store;
+    if (checkpoints === false) return store;
     const opts = checkpoints === true ? CHECKPOINTER_DEFAULTS : checkpoints;
     const checkpointer = new Checkpointer(store.db, path, sync === "full" ? "FULL" : "NORMAL", opts);
     checkpointer.onResume = () => {
