@@ -1,6 +1,7 @@
 import type { SQL } from "bun";
 import { UnusableDatabaseError } from "./db.ts";
 import { pgStep4 } from "./pg-migration-4.ts";
+import { pgStep5 } from "./pg-migration-5.ts";
 
 /** What the marker row of an argybargy PostgreSQL schema says; any other value is refused. */
 export const PG_APPLICATION_ID = "argybargy";
@@ -396,6 +397,8 @@ export const PG_MIGRATIONS: readonly string[] = [
   `,
   // 4: answering walks only the questions a batch can answer; the rate limit inside argy_post.
   pgStep4(LOCK_ROOM_QUOTA, MARKS_WINDOW),
+  // 5: plain batches (no key, quota or rate slot) through a leaner argy_post_plain.
+  pgStep5(MARKS_WINDOW),
 ];
 
 /**
