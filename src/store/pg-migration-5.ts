@@ -13,6 +13,8 @@
  * - the counter row's update returns the NOTIFY;
  * - its plans are generic: a custom plan per call re-planned every statement of every batch.
  *
+ * The step also drops `messages_open_by_room`, which nothing but step 3's argy_post read.
+ *
  * A room the fast path cannot take (closed, or a loop guard this batch could reach) is left
  * untouched and its posts come back with a null seq: the store posts them again through step
  * 4's argy_post, which decides post by post, in a second transaction. Nothing of that room was
@@ -21,6 +23,10 @@
  */
 export function pgStep5(marksWindow: number): string {
   return `
+  -- Only step 3's argy_post used it, and messages_open_expecting (room first) serves that walk
+  -- too: every question post wrote one partial index more than it needed (SQLite dropped its own in step 4).
+  DROP INDEX messages_open_by_room;
+
   CREATE FUNCTION argy_post_plain(p_room text[], p_from text[], p_to text[], p_text text[], p_escaped boolean[],
       p_expects text[], p_now bigint[], p_reply_to bigint[], p_thread bigint[], p_by_operator boolean[],
       p_loop_guard bigint[], p_retention bigint)
