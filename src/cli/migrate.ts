@@ -14,12 +14,14 @@ export function dumpCounts(d: StoreDump) {
     messages: d.messages.length, rooms: new Set([...d.messages.map((m) => m.room), ...d.statuses.map((s) => s.name)]).size,
     statuses: d.statuses.length, codes: d.codes.length, claims: d.messages.filter((m) => m.claimedBy !== null).length,
     audit: d.audit.length, cursors: d.cursors.length, posters: d.posters?.length ?? 0, receipt_marks: d.receiptMarks?.length ?? 0,
+    idempotency_keys: d.idempotencyKeys?.length ?? 0,
   };
 }
 
 /**
  * `argybargy migrate --to postgres://…`: copies the data dir's SQLite database (messages with
- * their seqs and claims, rooms, codes as stored, audit, cursors, posters, receipt marks) and its admin token
+ * their seqs and claims, rooms, codes as stored, audit, cursors, posters, receipt marks, idempotency
+ * keys) and its admin token
  * into an EMPTY PostgreSQL database in one transaction, then reads it back and verifies it.
  */
 export const migrateCommand = defineCommand({

@@ -228,6 +228,20 @@ export interface StoreDump {
   agentRuns?: { room: string; agentRun: number }[];
   /** The receipt marks (when each message reached and was read by whom); absent (1.0 import, which kept none) = none. */
   receiptMarks?: ReceiptMark[];
+  /**
+   * The stored idempotency keys, so a retry after a migration still gets the first answer;
+   * sorted by scope, then key (code units); absent (1.0 import, which kept none) = none.
+   */
+  idempotencyKeys?: StoredIdempotencyKey[];
+}
+
+/** An idempotency key as a dump carries it: `message` is the stored first answer, JSON text as stored. */
+export interface StoredIdempotencyKey {
+  scope: string;
+  key: string;
+  bodyHash: string;
+  message: string;
+  createdMs: number;
 }
 
 /**

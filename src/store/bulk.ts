@@ -1,6 +1,10 @@
 import type { Database } from "bun:sqlite";
-import type { Message, StoreDump } from "../relay/types.ts";
+import type { Message, StoreDump, StoredIdempotencyKey } from "../relay/types.ts";
 import { toMessage, toStatus } from "./messages.ts";
+
+/** The order dumps list idempotency keys in, in both stores (their SQL collations differ): code units. */
+export const byScopeAndKey = (a: StoredIdempotencyKey, b: StoredIdempotencyKey): number =>
+  a.scope < b.scope ? -1 : a.scope > b.scope ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 
 /** Thrown by `loadAll` when the target already holds data; nothing was written. */
 export class StoreNotEmptyError extends Error {
@@ -82,6 +86,9 @@ export class BulkQueries {
       agentRuns: p<{ room: string; agent_run: number }>("SELECT room, agent_run FROM rooms ORDER BY room"),
       marks: p<{ room: string; name: string; kind: "delivered" | "read"; seq: number; at: number }>("SELECT room, name, kind, seq, at FROM receipt_marks ORDER BY room, name, kind, seq"),
       insertMark: p("INSERT INTO receipt_marks (room, name, kind, seq, at) VALUES ($room, $name, $kind, $seq, $at)"),
+      keys: p<{ scope: string; key: string; body_hash: string; message: string; created_at: number }>(
+        "SELECT scope, key, body_hash, message, created_at FROM idempotency_keys"),
+      insertKey: p("INSERT INTO idempotency_keys (scope, key, body_hash, message, created_at) VALUES ($scope, $key, $hash, $message, $ts)"),
       setAgentRun: p("UPDATE rooms SET agent_run = $run WHERE room = $room"),
       rebuildPosters: p(`INSERT INTO posters (room, name, last_ts, first_seq)
         SELECT room, from_name, ts, first FROM (SELECT room, from_name, ts,
@@ -112,12 +119,14 @@ export class BulkQueries {
       posters: this.q.posters.all({}).map((r) => ({ room: r.room, name: r.name, lastTsMs: r.last_ts, firstSeq: r.first_seq })),
       agentRuns: this.q.agentRuns.all({}).map((r) => ({ room: r.room, agentRun: r.agent_run })),
       receiptMarks: this.q.marks.all({}).map((r) => ({ room: r.room, name: r.name, kind: r.kind, seq: r.seq, atMs: r.at })),
+      idempotencyKeys: this.q.keys.all({})
+        .map((r) => ({ scope: r.scope, key: r.key, bodyHash: r.body_hash, message: r.message, createdMs: r.created_at })).sort(byScopeAndKey),
     })).deferred();
   }
 
   /**
-   * Writes `dump` into this empty database in one immediate transaction (receipt marks as they
-   * are), then rebuilds the room aggregates, posters and open-question marks from the messages. Throws
+   * Writes `dump` into this empty database in one immediate transaction (receipt marks and
+   * idempotency keys as they are), then rebuilds the room aggregates, posters and open-question marks from the messages. Throws
    * StoreNotEmptyError (writing nothing) when the database already holds data; any failing row
    * rolls the whole load back.
    */
@@ -158,6 +167,9 @@ export class BulkQueries {
         });
       }
       for (const m of dump.receiptMarks ?? []) this.q.insertMark.run({ room: m.room, name: m.name, kind: m.kind, seq: m.seq, at: m.atMs });
+      for (const k of dump.idempotencyKeys ?? []) {
+        this.q.insertKey.run({ scope: k.scope, key: k.key, hash: k.bodyHash, message: k.message, ts: k.createdMs });
+      }
     }).immediate();
   }
 }

@@ -1,8 +1,8 @@
 import type { SQL } from "bun";
 import type { StoreDump } from "../relay/types.ts";
 import { encodeText, PACK, unpack } from "./pg-messages.ts";
-import { openQuestions, StoreNotEmptyError } from "./bulk.ts";
-import { noNul } from "./pg-codes.ts";
+import { byScopeAndKey, openQuestions, StoreNotEmptyError } from "./bulk.ts";
+import { keyText, noNul } from "./pg-codes.ts";
 
 /** Rows per insert statement when loading (keeps each statement's parameters small). */
 const CHUNK = 5000;
@@ -48,7 +48,11 @@ export class PgBulkQueries {
       const receiptMarks = (await tx`SELECT room, name, kind, seq, at FROM receipt_marks ORDER BY room COLLATE "C", name COLLATE "C", kind, seq`).map((r: any) => ({
         room: r.room, name: r.name, kind: r.kind, seq: Number(r.seq), atMs: Number(r.at),
       }));
-      return { messages, statuses, codes, audit, cursors, posters, agentRuns, receiptMarks };
+      // Stored with keyText's "/" for the relay's U+0000 in the scope (room and name hold no "/"; keys, from a header, no U+0000).
+      const idempotencyKeys = (await tx`SELECT scope, key, body_hash, message, created_at FROM idempotency_keys`).map((r: any) => ({
+        scope: r.scope.replaceAll("/", "\u0000"), key: r.key, bodyHash: r.body_hash, message: r.message, createdMs: Number(r.created_at),
+      })).sort(byScopeAndKey);
+      return { messages, statuses, codes, audit, cursors, posters, agentRuns, receiptMarks, idempotencyKeys };
     });
   }
 
@@ -120,6 +124,10 @@ export class PgBulkQueries {
       for (const m of chunks(dump.receiptMarks ?? [])) {
         await tx`INSERT INTO receipt_marks (room, name, kind, seq, at) SELECT * FROM unnest(${m.map((r) => r.room)}::text[], ${m.map((r) => r.name)}::text[],
           ${m.map((r) => r.kind)}::text[], ${m.map((r) => r.seq)}::bigint[], ${m.map((r) => r.atMs)}::bigint[])`;
+      }
+      for (const k of chunks(dump.idempotencyKeys ?? [])) {
+        await tx`INSERT INTO idempotency_keys (scope, key, body_hash, message, created_at) SELECT * FROM unnest(${k.map((r) => keyText(r.scope))}::text[],
+          ${k.map((r) => keyText(r.key))}::text[], ${k.map((r) => r.bodyHash)}::text[], ${k.map((r) => r.message)}::text[], ${k.map((r) => r.createdMs)}::bigint[])`;
       }
     });
   }

@@ -15,6 +15,9 @@ import { cli, cliEnv, serverOn } from "./run-cli.ts";
 let dir: ReturnType<typeof tempDir>;
 let target: string;
 const codes: Record<string, string> = {};
+// A post made with an Idempotency-Key before the move; its retry after the move must get the same answer.
+const keyed = { key: "retry-me-7f3a", body: JSON.stringify({ text: "sent once, retried after the move" }) };
+let keyedSeq = 0;
 beforeAll(async () => {
   dir = tempDir();
   const u = new URL(await testDatabaseUrl());
@@ -33,6 +36,8 @@ beforeAll(async () => {
     await as("coder")("GET", "/messages?since=0");
     await as("coder")("POST", "/messages/ack", { up_to: 5 });
     await as("scout")("POST", "/messages", { text: "nul\u0000inside and 😀" });
+    const first = await fetch(`${server.url}/messages`, { method: "POST", headers: { authorization: `Bearer ${codes.scout}`, "idempotency-key": keyed.key }, body: keyed.body });
+    keyedSeq = ((await first.json()) as any).message.seq;
     await admin("/admin/rooms/research/close", { by: "boss" });
   } finally {
     await server.stop();
@@ -44,7 +49,7 @@ test("migrate copies everything into an empty PostgreSQL database, verifies it, 
   const r = await cli(["migrate", "--to", target], cliEnv(dir.path));
   expect(r.stderr).toBe("");
   expect(r.code).toBe(0);
-  expect(r.stdout).toMatch(/Migrated 6 message\(s\) in 2 room\(s\), 4 code\(s\), 1 claim\(s\), \d+ audit row\(s\) and \d+ cursor\(s\) to .*verified/);
+  expect(r.stdout).toMatch(/Migrated 7 message\(s\) in 2 room\(s\), 4 code\(s\), 1 claim\(s\), \d+ audit row\(s\) and \d+ cursor\(s\) to .*verified/);
 
   const sqlite = SqliteStore.open(new DataDir(dir.path).dbPath);
   const pg = await PgStore.open(target, { max: 2 });
@@ -79,6 +84,11 @@ test("after migrating, the old codes work on a PostgreSQL-backed server and curs
     expect((await as("planner")("POST", "/messages", { text: "after the move" })).message.seq).toBe(7);
     expect((await as("coder")("GET", `/messages?since=${before.cursor}`)).messages.map((m: any) => [m.seq, m.text])).toEqual([[7, "after the move"]]);
     expect(await as("coder")("GET", "/messages/position")).toMatchObject({ read_seq: 5 });
+    // The retry of a post made before the move gets its first answer (the room has been closed since: a new post would get 409).
+    const retry = await fetch(`${server.url}/messages`, { method: "POST", headers: { authorization: `Bearer ${codes.scout}`, "idempotency-key": keyed.key }, body: keyed.body });
+    expect(retry.status).toBe(200);
+    expect(((await retry.json()) as any).message).toMatchObject({ seq: keyedSeq, text: "sent once, retried after the move" });
+    expect((await as("scout")("GET", "/history?limit=10")).messages.map((m: any) => m.seq)).toEqual([1, keyedSeq]);
   } finally {
     await server.stop();
     own.cleanup();
