@@ -9,7 +9,7 @@ import { PgCodeQueries } from "./pg-codes.ts";
 import { PgCursorQueries } from "./pg-cursors.ts";
 import { PgDeliveryQueries } from "./pg-delivery.ts";
 import { PgMessageQueries } from "./pg-messages.ts";
-import { migratePg } from "./pg-migrations.ts";
+import { LOCK_MIGRATE, migratePg } from "./pg-migrations.ts";
 
 export { describePgError, isConnectionError, isPostgresUrl, maskUrl, splitSchema, unavailable } from "./pg-errors.ts";
 
@@ -74,7 +74,14 @@ export class PgStore implements Store, BulkStore {
     this.bulk = new PgBulkQueries(this.sql);
     this.delivery = new PgDeliveryQueries(this.sql);
     this.ready = (async () => {
-      if (schema) await sql`CREATE SCHEMA IF NOT EXISTS ${sql(schema)}`;
+      // Under the migration lock: CREATE SCHEMA IF NOT EXISTS is not safe against itself, and two
+      // instances started together on a new schema would race (one failing on pg_namespace's key).
+      if (schema) {
+        await sql.begin(async (tx) => {
+          await tx`SELECT pg_advisory_xact_lock(${LOCK_MIGRATE}::bigint)`;
+          await tx`CREATE SCHEMA IF NOT EXISTS ${tx(schema)}`;
+        });
+      }
       await migratePg(sql, schema ? `${maskUrl(url)} (schema ${schema})` : maskUrl(url));
     })();
     this.ready.catch(() => {});
