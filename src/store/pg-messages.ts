@@ -33,8 +33,8 @@ export const unpack = (p: PackedMessage): Message => ({
   leaseUntilMs: p[11] === null ? null : Number(p[11]), lapsedBy: p[12], lapse: p[13] === "expired" || p[13] === "released" ? p[13] : null,
 });
 
-/** No key, no room quota, no rate slot: argy_post_plain's kind of batch. */
-const isPlain = (i: InsertMessageInput): boolean => !i.idempotency && !i.rate?.key && i.maxRooms === 0;
+/** No key, no room quota, no rate slot: argy_post_plain's kind of post. */
+export const isPlain = (i: InsertMessageInput): boolean => !i.idempotency && !i.rate?.key && i.maxRooms === 0;
 
 /** A stored post as the store answers it (the input plus what the database decided). */
 const accepted = (input: InsertMessageInput, seq: unknown, agentRun: unknown, thread: unknown): InsertMessageResult => ({
@@ -58,32 +58,29 @@ export class PgMessageQueries {
   constructor(private readonly sql: SQL) {}
 
   /**
-   * Writes a batch of posts in ONE statement (one transaction, one NOTIFY per room), each post
-   * under SQLite's rules. A plain batch (no idempotency key, room quota or rate slot) goes
-   * through `argy_post_plain` (migration step 5); a room it cannot take on its fast path comes
-   * back unwritten and goes, with every other batch, through `argy_post` (step 4), which takes
-   * each post's rate-limit slot (`rate`) in the same transaction. Results come back in input order.
+   * A plain batch (`isPlain` for every post) in ONE statement through `argy_post_plain`
+   * (migration step 5: one transaction, one NOTIFY per room written), each post under SQLite's
+   * rules. A room its fast path cannot take (closed, or a loop guard in reach) is not written:
+   * its posts come back null, for `insertGeneral`. Results come back in input order.
    */
-  async insertMessages(inputs: InsertMessageInput[]): Promise<InsertMessageResult[]> {
-    if (!inputs.every(isPlain)) return this.insertGeneral(inputs);
+  async insertPlain(inputs: InsertMessageInput[]): Promise<(InsertMessageResult | null)[]> {
     const texts = inputs.map((i) => encodeText(i.text));
     const rows = await this.sql`SELECT o_i, o_seq, o_agent_run, o_thread FROM argy_post_plain(
       ${inputs.map((i) => i.room)}::text[], ${inputs.map((i) => i.from)}::text[], ${inputs.map((i) => i.to)}::text[],
       ${texts.map((t) => t.text)}::text[], ${texts.map((t) => t.escaped)}::boolean[], ${inputs.map((i) => i.expectsReply)}::text[],
       ${inputs.map((i) => i.nowMs)}::bigint[], ${inputs.map((i) => i.replyTo ?? 0)}::bigint[], ${inputs.map((i) => i.thread ?? 0)}::bigint[],
       ${inputs.map((i) => i.byOperator)}::boolean[], ${inputs.map((i) => i.loopGuard)}::bigint[], ${inputs[0]!.retention}::bigint)`;
-    const results: InsertMessageResult[] = new Array(inputs.length);
-    const again: number[] = [];
-    for (const r of rows) {
-      if (r.o_seq === null) again.push(r.o_i);
-      else results[r.o_i] = accepted(inputs[r.o_i]!, r.o_seq, r.o_agent_run, r.o_thread);
-    }
-    if (again.length) (await this.insertGeneral(again.map((i) => inputs[i]!))).forEach((res, j) => (results[again[j]!] = res));
+    const results: (InsertMessageResult | null)[] = new Array(inputs.length).fill(null);
+    for (const r of rows) if (r.o_seq !== null) results[r.o_i] = accepted(inputs[r.o_i]!, r.o_seq, r.o_agent_run, r.o_thread);
     return results;
   }
 
-  /** Any batch, through step 4's argy_post: keys, quotas, rate slots, closed rooms, the loop guard. */
-  private async insertGeneral(inputs: InsertMessageInput[]): Promise<InsertMessageResult[]> {
+  /**
+   * Any batch in ONE statement through step 4's `argy_post` (one transaction, one NOTIFY per
+   * room): keys, quotas, closed rooms, the loop guard, and each post's rate-limit slot (`rate`)
+   * taken in the same transaction. Results come back in input order.
+   */
+  async insertGeneral(inputs: InsertMessageInput[]): Promise<InsertMessageResult[]> {
     const texts = inputs.map((i) => encodeText(i.text));
     const rows = await this.sql`SELECT o_i, o_seq, o_reason, o_closed_at, o_closed_by, o_agent_run, o_thread, o_retry FROM argy_post(
       ${inputs.map((i) => i.room)}::text[], ${inputs.map((i) => i.from)}::text[], ${inputs.map((i) => i.to)}::text[],

@@ -8,7 +8,7 @@ import { PgBulkQueries } from "./pg-bulk.ts";
 import { PgCodeQueries } from "./pg-codes.ts";
 import { PgCursorQueries } from "./pg-cursors.ts";
 import { PgDeliveryQueries } from "./pg-delivery.ts";
-import { PgMessageQueries } from "./pg-messages.ts";
+import { isPlain, PgMessageQueries } from "./pg-messages.ts";
 import { LOCK_MIGRATE, migratePg } from "./pg-migrations.ts";
 
 export { describePgError, isConnectionError, isPostgresUrl, maskUrl, splitSchema, unavailable } from "./pg-errors.ts";
@@ -151,6 +151,9 @@ export class PgStore implements Store, BulkStore {
   /**
    * Group commit: one batch in flight at a time; posts that arrive meanwhile form the next
    * batch. Under load N posts cost one statement and one commit; alone, a post waits one turn.
+   * A plain batch goes through argy_post_plain first; the posts of a room it could not take
+   * follow through argy_post. Each post is answered as soon as its transaction committed, so a
+   * failure of the second never reports a post of the first as failed.
    */
   private async flushPosts(): Promise<void> {
     if (this.flushing) return;
@@ -161,16 +164,33 @@ export class PgStore implements Store, BulkStore {
         this.pending = [];
         const rooms = new Set(batch.map((p) => p.input.room));
         for (const room of rooms) this.notifies.expect(room);
+        // Both functions notify only the rooms where something was written.
+        const written = new Set<string>();
+        const answer = (p: Pending, r: InsertMessageResult) => {
+          if (r.ok) written.add(r.message.room);
+          p.resolve(r);
+        };
+        let open = batch;
         try {
           await this.ready;
-          const results = await this.run(() => this.messages.insertMessages(batch.map((p) => p.input)));
-          // argy_post notifies only the rooms where something was written.
-          for (const room of rooms) if (!results.some((r) => r.ok && r.message.room === room)) this.notifies.cancel(room);
-          results.forEach((r, i) => batch[i]!.resolve(r));
+          if (batch.every((p) => isPlain(p.input))) {
+            const first = await this.run(() => this.messages.insertPlain(batch.map((p) => p.input)));
+            open = [];
+            batch.forEach((p, i) => {
+              const r = first[i];
+              if (r) answer(p, r);
+              else open.push(p);
+            });
+          }
+          if (open.length) {
+            const rest = await this.run(() => this.messages.insertGeneral(open.map((p) => p.input)));
+            rest.forEach((r, i) => answer(open[i]!, r));
+            open = [];
+          }
         } catch (err) {
-          for (const room of rooms) this.notifies.cancel(room);
-          for (const p of batch) p.reject(err);
+          for (const p of open) p.reject(err);
         }
+        for (const room of rooms) if (!written.has(room)) this.notifies.cancel(room);
       }
     } finally {
       this.flushing = false;

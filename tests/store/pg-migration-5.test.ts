@@ -64,3 +64,14 @@ test("a plain batch that would cross the loop guard goes post by post: the run p
   expect(results.map((r) => (r.ok ? r.agentRun : r.reason))).toEqual([1, 2, 3, "room_paused", "room_paused"]);
   expect((await store.readTail("r", 10)).highSeq).toBe(3);
 });
+
+test("when the second transaction fails, the posts the first committed are answered as committed, only the others fail", async () => {
+  const store = await openStore();
+  await store.setRoomStatus({ name: "shut", status: "closed", closedAtMs: 3, closedBy: "operator" });
+  // The database goes away between the two transactions (as a restart would): argy_post, not argy_post_plain, fails.
+  (store as unknown as { messages: { insertGeneral: () => Promise<never> } }).messages.insertGeneral = () => Promise.reject(new Error("connection lost"));
+  const [kept, lost] = await Promise.allSettled([store.insertMessage(post("open", "a", "committed")), store.insertMessage(post("shut", "a", "refused"))]);
+  expect(kept.status === "fulfilled" && kept.value.ok && [kept.value.message.seq, kept.value.message.text]).toEqual([1, "committed"]);
+  expect(lost.status === "rejected" && (lost.reason as Error).message).toBe("connection lost");
+  expect((await store.readTail("open", 10)).messages.map((m) => m.text)).toEqual(["committed"]);
+});
