@@ -8,10 +8,12 @@ import { PgBulkQueries } from "./pg-bulk.ts";
 import { PgCodeQueries } from "./pg-codes.ts";
 import { PgCursorQueries } from "./pg-cursors.ts";
 import { PgDeliveryQueries } from "./pg-delivery.ts";
-import { isPlain, PgMessageQueries } from "./pg-messages.ts";
+import { PgGroupCommit, type NotifyTracker } from "./pg-group-commit.ts";
+import { PgMessageQueries } from "./pg-messages.ts";
 import { LOCK_MIGRATE, migratePg } from "./pg-migrations.ts";
 
 export { describePgError, isConnectionError, isPostgresUrl, maskUrl, splitSchema, unavailable } from "./pg-errors.ts";
+export type { NotifyTracker } from "./pg-group-commit.ts";
 
 /** Pool size per instance (the LISTEN connection comes on top); batching keeps few in use. */
 const DEFAULT_POOL = 10;
@@ -25,14 +27,7 @@ export interface PgStoreOptions {
 }
 
 
-/** Told before a write that NOTIFYs a room (`expect`) and again when that write did not commit (`cancel`). */
-export interface NotifyTracker {
-  expect(room: string): void;
-  cancel(room: string): void;
-}
-
 type Lookup = { hash: string; resolve: (c: AccessCode | null) => void; reject: (e: unknown) => void };
-type Pending = { input: InsertMessageInput; resolve: (r: InsertMessageResult) => void; reject: (e: unknown) => void };
 
 /**
  * The Store on PostgreSQL through Bun's built-in client, for several instances on one database.
@@ -49,9 +44,8 @@ export class PgStore implements Store, BulkStore {
   private readonly cursors: PgCursorQueries;
   private readonly bulk: PgBulkQueries;
   private readonly delivery: PgDeliveryQueries;
-  private pending: Pending[] = [];
+  private readonly posts: PgGroupCommit;
   private lookups: Lookup[] = [];
-  private flushing = false;
   private notifies: NotifyTracker = { expect: () => {}, cancel: () => {} };
   /** argy_post takes the shared rate-limit slot in the post's own transaction (migration step 4). */
   readonly takesRateInPost = true;
@@ -73,6 +67,7 @@ export class PgStore implements Store, BulkStore {
     this.cursors = new PgCursorQueries(this.sql);
     this.bulk = new PgBulkQueries(this.sql);
     this.delivery = new PgDeliveryQueries(this.sql);
+    this.posts = new PgGroupCommit(this.messages, (query) => this.run(query), () => this.notifies);
     this.ready = (async () => {
       // Under the migration lock: CREATE SCHEMA IF NOT EXISTS is not safe against itself, and two
       // instances started together on a new schema would race (one failing on pg_namespace's key).
@@ -140,61 +135,9 @@ export class PgStore implements Store, BulkStore {
     }
   }
 
-  /** Queues the post for the next group commit; resolves after its batch is committed. */
+  /** Queues the post for the next group commit (`PgGroupCommit`); resolves once it is committed. */
   insertMessage(input: InsertMessageInput): Promise<InsertMessageResult> {
-    const { promise, resolve, reject } = Promise.withResolvers<InsertMessageResult>();
-    this.pending.push({ input, resolve, reject });
-    if (!this.flushing && this.pending.length === 1) setImmediate(() => void this.flushPosts());
-    return promise;
-  }
-
-  /**
-   * Group commit: one batch in flight at a time; posts that arrive meanwhile form the next
-   * batch. Under load N posts cost one statement and one commit; alone, a post waits one turn.
-   * A plain batch goes through argy_post_plain first; the posts of a room it could not take
-   * follow through argy_post. Each post is answered as soon as its transaction committed, so a
-   * failure of the second never reports a post of the first as failed.
-   */
-  private async flushPosts(): Promise<void> {
-    if (this.flushing) return;
-    this.flushing = true;
-    try {
-      while (this.pending.length) {
-        const batch = this.pending;
-        this.pending = [];
-        const rooms = new Set(batch.map((p) => p.input.room));
-        for (const room of rooms) this.notifies.expect(room);
-        // Both functions notify only the rooms where something was written.
-        const written = new Set<string>();
-        const answer = (p: Pending, r: InsertMessageResult) => {
-          if (r.ok) written.add(r.message.room);
-          p.resolve(r);
-        };
-        let open = batch;
-        try {
-          await this.ready;
-          if (batch.every((p) => isPlain(p.input))) {
-            const first = await this.run(() => this.messages.insertPlain(batch.map((p) => p.input)));
-            open = [];
-            batch.forEach((p, i) => {
-              const r = first[i];
-              if (r) answer(p, r);
-              else open.push(p);
-            });
-          }
-          if (open.length) {
-            const rest = await this.run(() => this.messages.insertGeneral(open.map((p) => p.input)));
-            rest.forEach((r, i) => answer(open[i]!, r));
-            open = [];
-          }
-        } catch (err) {
-          for (const p of open) p.reject(err);
-        }
-        for (const room of rooms) if (!written.has(room)) this.notifies.cancel(room);
-      }
-    } finally {
-      this.flushing = false;
-    }
+    return this.posts.insert(input);
   }
 
   async readSince(room: string, since: number, viewer: string): Promise<RoomSnapshot> {
@@ -350,10 +293,7 @@ export class PgStore implements Store, BulkStore {
   }
   /** Writes what is queued, then closes the pool. */
   async close(): Promise<void> {
-    while (this.pending.length || this.flushing) {
-      if (!this.flushing) await this.flushPosts();
-      else await new Promise((r) => setTimeout(r, 5));
-    }
+    await this.posts.drain();
     await this.ready.catch(() => {});
     await this.sql.close({ timeout: 5 });
   }
