@@ -118,7 +118,11 @@ async function operatorLoop(base: string, token: () => string, random: () => num
     if (roll < 0.08) {
       await call(base, "POST", `/admin/rooms/${room}/close`, headers, { by: "crash-test" }, tally);
       await Bun.sleep(30);
-      await call(base, "POST", `/admin/rooms/${room}/reopen`, headers, undefined, tally);
+      // A reopen cut by a kill is retried until it lands (reopening is idempotent): otherwise the
+      // room stays closed until the dice pick it again, and its agents post nothing meanwhile.
+      while ((await call(base, "POST", `/admin/rooms/${room}/reopen`, { "x-admin-token": token() }, undefined, tally)).status !== 200 && !stop.done) {
+        await Bun.sleep(20);
+      }
     } else {
       const text = `operator #${n} in ${room}`;
       const r = await call(base, "POST", "/admin/say", headers, roll < 0.3 ? { room, text, expects_reply: "anyone" } : { room, text }, tally);
