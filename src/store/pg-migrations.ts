@@ -403,12 +403,16 @@ export const PG_MIGRATIONS: readonly string[] = [
 
 /**
  * Checks and migrates the schema `sql` points at (its search_path), in one transaction under an
- * advisory lock so instances starting together migrate once. Throws UnusableDatabaseError,
- * leaving the database untouched, for a schema that holds someone else's tables or a newer version.
+ * advisory lock so instances starting together migrate once; `create` names a schema to create
+ * first when missing (under the lock too: CREATE SCHEMA IF NOT EXISTS is not safe against itself,
+ * and two instances started together on a new schema raced, one failing on pg_namespace's key).
+ * Throws UnusableDatabaseError, leaving the database untouched, for a schema that holds someone
+ * else's tables or a newer version.
  */
-export async function migratePg(sql: SQL, where: string): Promise<void> {
+export async function migratePg(sql: SQL, where: string, create?: string): Promise<void> {
   await sql.begin(async (tx) => {
     await tx`SELECT pg_advisory_xact_lock(${LOCK_MIGRATE}::bigint)`;
+    if (create) await tx`CREATE SCHEMA IF NOT EXISTS ${tx(create)}`;
     const refuse = (why: string) =>
       new UnusableDatabaseError(`${where} ${why}; point ARGYBARGY_DATABASE_URL at an empty database (or schema) or at argybargy's own.`);
     const [marker] = await tx`SELECT to_regclass('argybargy_schema') IS NOT NULL AS present`;

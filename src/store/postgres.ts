@@ -10,7 +10,7 @@ import { PgCursorQueries } from "./pg-cursors.ts";
 import { PgDeliveryQueries } from "./pg-delivery.ts";
 import { PgGroupCommit, type NotifyTracker } from "./pg-group-commit.ts";
 import { PgMessageQueries } from "./pg-messages.ts";
-import { LOCK_MIGRATE, migratePg } from "./pg-migrations.ts";
+import { migratePg } from "./pg-migrations.ts";
 
 export { describePgError, isConnectionError, isPostgresUrl, maskUrl, splitSchema, unavailable } from "./pg-errors.ts";
 export type { NotifyTracker } from "./pg-group-commit.ts";
@@ -68,17 +68,7 @@ export class PgStore implements Store, BulkStore {
     this.bulk = new PgBulkQueries(this.sql);
     this.delivery = new PgDeliveryQueries(this.sql);
     this.posts = new PgGroupCommit(this.messages, (query) => this.run(query), () => this.notifies);
-    this.ready = (async () => {
-      // Under the migration lock: CREATE SCHEMA IF NOT EXISTS is not safe against itself, and two
-      // instances started together on a new schema would race (one failing on pg_namespace's key).
-      if (schema) {
-        await sql.begin(async (tx) => {
-          await tx`SELECT pg_advisory_xact_lock(${LOCK_MIGRATE}::bigint)`;
-          await tx`CREATE SCHEMA IF NOT EXISTS ${tx(schema)}`;
-        });
-      }
-      await migratePg(sql, schema ? `${maskUrl(url)} (schema ${schema})` : maskUrl(url));
-    })();
+    this.ready = migratePg(sql, schema ? `${maskUrl(url)} (schema ${schema})` : maskUrl(url), schema);
     this.ready.catch(() => {});
   }
 
