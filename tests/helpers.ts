@@ -12,7 +12,7 @@ import { PgSharedState } from "../src/store/pg-shared.ts";
 import { PgStore } from "../src/store/postgres.ts";
 import { timedStore } from "../src/relay/timed-store.ts";
 import { SqliteStore } from "../src/store/sqlite.ts";
-import { freshSchema, testDatabaseUrlSync } from "./pg-cluster.ts";
+import { testDatabaseUrlSync, withSchema } from "./pg-cluster.ts";
 
 /** Real time plus an offset that tests move forward instead of sleeping. */
 export class TestClock {
@@ -44,9 +44,7 @@ export const TEST_STORE: "sqlite" | "postgres" = process.env.ARGYBARGY_TEST_STOR
 
 /** A database URL whose `?schema=` no other test uses (PostgreSQL runs only). */
 export function freshDatabaseUrl(): string {
-  const u = new URL(testDatabaseUrlSync());
-  u.searchParams.set("schema", freshSchema());
-  return u.toString();
+  return withSchema(testDatabaseUrlSync());
 }
 
 /** A fresh, empty store of the kind TEST_STORE names (PostgreSQL: its own schema, migrated on first use). */

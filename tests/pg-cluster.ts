@@ -123,6 +123,18 @@ export function testDatabaseUrlSync(): string {
 /** Every test schema starts so; scripts/test drops them afterwards on a server it did not start. */
 export const TEST_SCHEMA_PREFIX = "argy_test_";
 
+/** `url` with a `?schema=` of its own (`schema`, else a fresh one): what PgStore and the CLI take. */
+export function withSchema(url: string, schema = freshSchema()): string {
+  const u = new URL(url);
+  u.searchParams.set("schema", schema);
+  return u.toString();
+}
+
+/** The suite's database with a fresh schema no other test uses. */
+export async function freshSchemaUrl(): Promise<string> {
+  return withSchema(await testDatabaseUrl());
+}
+
 let schemas = 0;
 /** A schema name no other test (in any process) uses. */
 export function freshSchema(): string {

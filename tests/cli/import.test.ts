@@ -10,7 +10,7 @@ import { Relay } from "../../src/relay/relay.ts";
 import { UnusableDatabaseError } from "../../src/store/db.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import { TestClock, tempDir, testConfig } from "../helpers.ts";
-import { freshSchema, testDatabaseUrl } from "../pg-cluster.ts";
+import { freshSchemaUrl } from "../pg-cluster.ts";
 import { cli, cliEnv, serverOn } from "./run-cli.ts";
 
 const FIXTURES = "/work/shared/fixtures";
@@ -130,19 +130,17 @@ describe.each(["plain", "hashed"] as const)("argybargy import of the 1.0 %s fixt
     const fx = copyFixture(kind);
     cleanups.push(fx.dir.cleanup);
     expect((await cli(["import", fx.data], cliEnv(fx.data))).code).toBe(0);
-    const u = new URL(await testDatabaseUrl());
-    u.searchParams.set("schema", freshSchema());
-    const moved = await cli(["migrate", "--to", u.toString()], cliEnv(fx.data));
+    const target = await freshSchemaUrl();
+    const moved = await cli(["migrate", "--to", target], cliEnv(fx.data));
     expect(moved.stderr).toBe("");
     expect(moved.code).toBe(0);
-    await checkImported(fx, { ARGYBARGY_DATABASE_URL: u.toString() });
+    await checkImported(fx, { ARGYBARGY_DATABASE_URL: target });
   });
 
   test("import straight into PostgreSQL (ARGYBARGY_DATABASE_URL): a PostgreSQL-backed server holds everything; a second run is refused", async () => {
     const fx = copyFixture(kind);
     cleanups.push(fx.dir.cleanup);
-    const u = new URL(await testDatabaseUrl());
-    u.searchParams.set("schema", freshSchema());
+    const u = new URL(await freshSchemaUrl());
     const dataDir = join(fx.dir.path, "unused-data-dir");
     const before = readFileSync(join(fx.data, "argybargy.db"));
     const r = await cli(["import", fx.data, "--json"], cliEnv(dataDir, { ARGYBARGY_DATABASE_URL: u.toString() }));

@@ -5,7 +5,7 @@ import { PgStore } from "../../src/store/postgres.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import { DataDir } from "../../src/store/files.ts";
 import { tempDir } from "../helpers.ts";
-import { freshSchema, testDatabaseUrl } from "../pg-cluster.ts";
+import { freshSchemaUrl } from "../pg-cluster.ts";
 import { everyRead } from "../store/every-read.ts";
 import { cli, cliEnv, serverOn } from "./run-cli.ts";
 
@@ -20,9 +20,7 @@ const keyed = { key: "retry-me-7f3a", body: JSON.stringify({ text: "sent once, r
 let keyedSeq = 0;
 beforeAll(async () => {
   dir = tempDir();
-  const u = new URL(await testDatabaseUrl());
-  u.searchParams.set("schema", freshSchema());
-  target = u.toString();
+  target = await freshSchemaUrl();
   const server = await serverOn(dir.path, { ARGYBARGY_MAX_MESSAGES_PER_ROOM: "5", ARGYBARGY_RATE_MAX: "0" });
   try {
     const admin = (path: string, body: unknown) => fetch(`${server.url}${path}`, { method: "POST", headers: { "x-admin-token": server.adminToken }, body: JSON.stringify(body) }).then((r) => r.json() as any);

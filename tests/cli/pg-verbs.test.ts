@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { hashCode } from "../../src/relay/codes.ts";
 import { PgStore } from "../../src/store/postgres.ts";
 import { tempDir } from "../helpers.ts";
-import { freshSchema, testDatabaseUrl } from "../pg-cluster.ts";
+import { freshSchemaUrl } from "../pg-cluster.ts";
 import { cli, cliEnv, serverOn } from "./run-cli.ts";
 
 // With ARGYBARGY_DATABASE_URL the store verbs and `token` work on PostgreSQL, beside running
@@ -14,9 +14,7 @@ let dir: ReturnType<typeof tempDir>;
 let env: Record<string, string>;
 beforeAll(async () => {
   dir = tempDir();
-  const u = new URL(await testDatabaseUrl());
-  u.searchParams.set("schema", freshSchema());
-  env = cliEnv(dir.path, { ARGYBARGY_DATABASE_URL: u.toString() });
+  env = cliEnv(dir.path, { ARGYBARGY_DATABASE_URL: await freshSchemaUrl() });
 });
 afterAll(() => dir.cleanup());
 

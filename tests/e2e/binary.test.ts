@@ -4,7 +4,7 @@ import { runs, standIn } from "../cli/stand-ins.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { freshSchema, testDatabaseUrl } from "../pg-cluster.ts";
+import { freshSchemaUrl } from "../pg-cluster.ts";
 import { EventSource } from "eventsource";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -194,10 +194,9 @@ describe("the compiled binary", () => {
   });
 
   test("on PostgreSQL: serves, keeps the admin token in the database, and refuses a bad URL in one line without its password", async () => {
-    const u = new URL(await testDatabaseUrl());
-    u.searchParams.set("schema", freshSchema());
+    const pgUrl = await freshSchemaUrl();
     const pgPort = freePort();
-    const pgEnv = { ...env(), ARGYBARGY_DATABASE_URL: u.toString(), ARGYBARGY_PORT: String(pgPort), ARGYBARGY_DATA: join(work, "pg-data") };
+    const pgEnv = { ...env(), ARGYBARGY_DATABASE_URL: pgUrl, ARGYBARGY_PORT: String(pgPort), ARGYBARGY_DATA: join(work, "pg-data") };
     const serve = Bun.spawn([bin, "serve", "--port", String(pgPort)], { env: pgEnv, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
     try {
       const pgBase = `http://127.0.0.1:${pgPort}`;

@@ -3,7 +3,7 @@ import { Relay } from "../../src/relay/relay.ts";
 import { PgBus } from "../../src/store/pg-bus.ts";
 import { PgStore } from "../../src/store/postgres.ts";
 import { ADMIN_TOKEN, testConfig, TestClock } from "../helpers.ts";
-import { freshSchema, testDatabaseUrl } from "../pg-cluster.ts";
+import { freshSchemaUrl } from "../pg-cluster.ts";
 
 /**
  * Relay "instances" in one process on one fresh schema: each `instance()` has its own pool,
@@ -15,9 +15,7 @@ export function pgInstances(env: Record<string, string>) {
   const stores: PgStore[] = [];
   const buses: PgBus[] = [];
   beforeAll(async () => {
-    const u = new URL(await testDatabaseUrl());
-    u.searchParams.set("schema", freshSchema());
-    url = u.toString();
+    url = await freshSchemaUrl();
   });
   afterAll(async () => {
     for (const b of buses) await b.stop();

@@ -1,7 +1,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { PgStore } from "../../src/store/postgres.ts";
 import { INSERT_DEFAULTS } from "../helpers.ts";
-import { freshSchema, testDatabaseUrl } from "../pg-cluster.ts";
+import { freshSchemaUrl } from "../pg-cluster.ts";
 
 const stores: PgStore[] = [];
 afterAll(async () => {
@@ -9,9 +9,7 @@ afterAll(async () => {
 });
 
 test("after step 4 an instance of the previous build still posts through step 3's argy_post, in the same seq order", async () => {
-  const u = new URL(await testDatabaseUrl());
-  u.searchParams.set("schema", freshSchema());
-  const store = await PgStore.open(u.toString(), { max: 2 });
+  const store = await PgStore.open(await freshSchemaUrl(), { max: 2 });
   stores.push(store);
   const first = await store.insertMessage({ ...INSERT_DEFAULTS, room: "r", from: "a", to: "all", text: "new build", expectsReply: "b", nowMs: 1, refuseIfClosed: true, maxRooms: 0, retention: 0 });
   expect(first.ok && first.message.seq).toBe(1);

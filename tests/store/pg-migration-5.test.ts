@@ -2,7 +2,7 @@ import { afterAll, expect, test } from "bun:test";
 import type { InsertMessageInput } from "../../src/relay/types.ts";
 import { PgStore } from "../../src/store/postgres.ts";
 import { INSERT_DEFAULTS } from "../helpers.ts";
-import { freshSchema, testDatabaseUrl } from "../pg-cluster.ts";
+import { freshSchemaUrl } from "../pg-cluster.ts";
 
 const stores: PgStore[] = [];
 afterAll(async () => {
@@ -10,9 +10,7 @@ afterAll(async () => {
 });
 
 async function openStore(): Promise<PgStore> {
-  const u = new URL(await testDatabaseUrl());
-  u.searchParams.set("schema", freshSchema());
-  const store = await PgStore.open(u.toString(), { max: 2 });
+  const store = await PgStore.open(await freshSchemaUrl(), { max: 2 });
   stores.push(store);
   return store;
 }

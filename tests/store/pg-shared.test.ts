@@ -7,7 +7,7 @@ import { Relay } from "../../src/relay/relay.ts";
 import { PgSharedState } from "../../src/store/pg-shared.ts";
 import { PgStore } from "../../src/store/postgres.ts";
 import { ADMIN_TOKEN, testConfig, TestClock } from "../helpers.ts";
-import { freshSchema, testDatabaseUrl } from "../pg-cluster.ts";
+import { freshSchemaUrl } from "../pg-cluster.ts";
 
 // Two relays ("instances") on one schema, each with its own pool and in-memory state: what
 // users rely on must agree between them because it lives in the database.
@@ -15,9 +15,7 @@ import { freshSchema, testDatabaseUrl } from "../pg-cluster.ts";
 let url: string;
 const stores: PgStore[] = [];
 beforeAll(async () => {
-  const u = new URL(await testDatabaseUrl());
-  u.searchParams.set("schema", freshSchema());
-  url = u.toString();
+  url = await freshSchemaUrl();
 });
 afterAll(async () => {
   for (const s of stores) await s.close();

@@ -1,7 +1,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { LOCK_MIGRATE, PG_MIGRATIONS } from "../../src/store/pg-migrations.ts";
 import { PgStore } from "../../src/store/postgres.ts";
-import { freshSchema, testDatabaseUrl } from "../pg-cluster.ts";
+import { freshSchema, freshSchemaUrl, testDatabaseUrl, withSchema } from "../pg-cluster.ts";
 
 const stores: PgStore[] = [];
 afterAll(async () => {
@@ -11,8 +11,6 @@ afterAll(async () => {
 test("an instance starting while another creates the same new schema waits for it and opens the schema, migrated once", async () => {
   const url = await testDatabaseUrl();
   const schema = freshSchema();
-  const u = new URL(url);
-  u.searchParams.set("schema", schema);
   // The other instance, held at its most delicate point: the schema created, not yet committed.
   const other = new Bun.SQL({ url, max: 1 });
   let second: Promise<PgStore> | undefined;
@@ -20,7 +18,7 @@ test("an instance starting while another creates the same new schema waits for i
     await other.begin(async (tx) => {
       await tx`SELECT pg_advisory_xact_lock(${LOCK_MIGRATE}::bigint)`;
       await tx`CREATE SCHEMA ${tx(schema)}`;
-      second = PgStore.open(u.toString(), { max: 2 });
+      second = PgStore.open(withSchema(url, schema), { max: 2 });
       second.catch(() => {});
       await Bun.sleep(300);
     });
@@ -37,9 +35,8 @@ test("an instance starting while another creates the same new schema waits for i
 });
 
 test("instances started together on a new schema all open it", async () => {
-  const u = new URL(await testDatabaseUrl());
-  u.searchParams.set("schema", freshSchema());
-  const opened = await Promise.allSettled(Array.from({ length: 6 }, () => PgStore.open(u.toString(), { max: 2 })));
+  const url = await freshSchemaUrl();
+  const opened = await Promise.allSettled(Array.from({ length: 6 }, () => PgStore.open(url, { max: 2 })));
   for (const o of opened) if (o.status === "fulfilled") stores.push(o.value);
   expect(opened.map((o) => (o.status === "fulfilled" ? "open" : String((o.reason as Error).message)))).toEqual(Array(6).fill("open"));
   // One schema for all: a post through one is read through another.
