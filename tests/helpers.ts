@@ -7,7 +7,7 @@ import { PromMetrics } from "../src/http/metrics.ts";
 import { LocalBus } from "../src/relay/bus.ts";
 import { Operator } from "../src/relay/operator.ts";
 import { Relay } from "../src/relay/relay.ts";
-import type { BulkStore, Store } from "../src/relay/types.ts";
+import type { BulkStore, Store } from "../src/relay/ports.ts";
 import { PgSharedState } from "../src/store/pg-shared.ts";
 import { PgStore } from "../src/store/postgres.ts";
 import { timedStore } from "../src/relay/timed-store.ts";

@@ -1,6 +1,6 @@
 import type { CommandContext } from "citty";
 import { loadConfig, type Config, type ConfigFlags } from "../config.ts";
-import type { Store } from "../relay/types.ts";
+import type { Store } from "../relay/ports.ts";
 import { DataDir } from "../store/files.ts";
 import { maskUrl, PgStore } from "../store/postgres.ts";
 import { SqliteStore } from "../store/sqlite.ts";

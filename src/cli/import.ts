@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { existsSync, readFileSync, realpathSync, renameSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { BulkStore, Store, StoreDump } from "../relay/types.ts";
+import type { BulkStore, Store, StoreDump } from "../relay/ports.ts";
 import { DataDir } from "../store/files.ts";
 import { PgSharedState } from "../store/pg-shared.ts";
 import { maskUrl, PgStore } from "../store/postgres.ts";

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { existsSync } from "node:fs";
-import type { StoreDump } from "../relay/types.ts";
+import type { StoreDump } from "../relay/ports.ts";
 import { DataDir } from "../store/files.ts";
 import { PgSharedState } from "../store/pg-shared.ts";
 import { isPostgresUrl, maskUrl, PgStore } from "../store/postgres.ts";

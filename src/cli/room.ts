@@ -5,7 +5,7 @@ import { parseExpiry } from "../relay/codes.ts";
 import { RelayError } from "../relay/errors.ts";
 import { brief, instruction } from "../relay/onboarding.ts";
 import { openStatus } from "../relay/rooms.ts";
-import type { Store } from "../relay/types.ts";
+import type { Store } from "../relay/ports.ts";
 import { checkAgentName, checkCapabilities, checkName } from "../relay/validate.ts";
 import type { Config } from "../config.ts";
 import { publicUrl, setupVerb, withStore } from "./context.ts";

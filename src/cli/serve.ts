@@ -12,7 +12,7 @@ import { DataDir } from "../store/files.ts";
 import { PgBus } from "../store/pg-bus.ts";
 import { maskUrl } from "../store/postgres.ts";
 import { PgSharedState } from "../store/pg-shared.ts";
-import type { Bus } from "../relay/types.ts";
+import type { Bus } from "../relay/ports.ts";
 import { createLogger } from "./log.ts";
 import { openStore, setupVerb } from "./context.ts";
 import { fail } from "./output.ts";

@@ -1,6 +1,7 @@
 import { hashCode, maskCode, newSecret, parseExpiry } from "./codes.ts";
 import { RelayError } from "./errors.ts";
-import type { AccessCode, Store } from "./types.ts";
+import type { AccessCode } from "./types.ts";
+import type { Store } from "./ports.ts";
 import { checkAgentName, checkCapabilities, checkName, optionalString, requireString, TARGET_MAX } from "./validate.ts";
 import { invalid } from "./errors.ts";
 

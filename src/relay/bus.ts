@@ -1,4 +1,4 @@
-import type { Bus } from "./types.ts";
+import type { Bus } from "./ports.ts";
 
 /** The in-process Bus: "room X changed" goes straight to this process's listeners (never remote). */
 export class LocalBus implements Bus {

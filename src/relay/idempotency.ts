@@ -1,6 +1,7 @@
 import { hashCode } from "./codes.ts";
 import { invalid, RelayError } from "./errors.ts";
-import type { IdempotencyRecord, Message, Store } from "./types.ts";
+import type { IdempotencyRecord, Message } from "./types.ts";
+import type { Store } from "./ports.ts";
 
 /** Longest accepted `Idempotency-Key` header, in characters. */
 export const IDEMPOTENCY_KEY_MAX = 200;

@@ -18,9 +18,9 @@ import { DeliveryLog } from "./receipts.ts";
 import { follow, StreamSlots, type FollowSource, type StreamEvent } from "./stream.ts";
 import { RoomTails } from "./tail.ts";
 import type {
-  Agent, Bus, ClaimResult, Clock, IdempotencyRecord, Message, PollResult, ReadMessage, RelayDeps, RelayEvent, RelayLimits,
-  RoomStatus, SharedState, Store,
+  Agent, ClaimResult, IdempotencyRecord, Message, PollResult, ReadMessage, RelayDeps, RelayEvent, RelayLimits, RoomStatus,
 } from "./types.ts";
+import type { Bus, Clock, SharedState, Store } from "./ports.ts";
 import { requireObject } from "./validate.ts";
 import { Waiters } from "./waiters.ts";
 

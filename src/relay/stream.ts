@@ -1,5 +1,6 @@
 import type { PollBudget } from "./budget.ts";
-import type { Agent, Clock, PollResult, ReadMessage, RoomStatus } from "./types.ts";
+import type { Agent, PollResult, ReadMessage, RoomStatus } from "./types.ts";
+import type { Clock } from "./ports.ts";
 import type { Waiters } from "./waiters.ts";
 
 /** What a stream tells its client: a message, a change of the room's exit advice, or "still here". */

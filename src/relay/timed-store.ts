@@ -1,5 +1,5 @@
 import type { Metrics } from "./metrics.ts";
-import type { Store } from "./types.ts";
+import type { Store } from "./ports.ts";
 
 /**
  * The same Store with every call timed into `store_seconds{op=<method>}` (the op names are

@@ -1,5 +1,6 @@
 import type { Database } from "bun:sqlite";
-import type { Message, StoreDump, StoredIdempotencyKey } from "../relay/types.ts";
+import type { Message } from "../relay/types.ts";
+import type { StoreDump, StoredIdempotencyKey } from "../relay/ports.ts";
 import { toMessage, toStatus } from "./messages.ts";
 
 /** The order dumps list idempotency keys in, in both stores (their SQL collations differ): code units. */

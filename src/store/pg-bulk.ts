@@ -1,5 +1,5 @@
 import type { SQL } from "bun";
-import type { StoreDump } from "../relay/types.ts";
+import type { StoreDump } from "../relay/ports.ts";
 import { encodeText, PACK, unpack } from "./pg-messages.ts";
 import { byScopeAndKey, openQuestions, StoreNotEmptyError } from "./bulk.ts";
 import { keyText, noNul } from "./pg-codes.ts";

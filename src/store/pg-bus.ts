@@ -1,4 +1,4 @@
-import type { Bus } from "../relay/types.ts";
+import type { Bus } from "../relay/ports.ts";
 import type { PgStore } from "./postgres.ts";
 
 /** How long an expected echo of our own NOTIFY is waited for before it counts as lost. */

@@ -1,6 +1,6 @@
 import type { SQL } from "bun";
 import { PRESENCE_TTL_MS } from "../relay/presence.ts";
-import type { SharedAuthFailure, SharedPresence, SharedState } from "../relay/types.ts";
+import type { SharedAuthFailure, SharedPresence, SharedState } from "../relay/ports.ts";
 import { keyText } from "./pg-codes.ts";
 import { isConnectionError, unavailable, type PgStore } from "./postgres.ts";
 

@@ -1,8 +1,9 @@
 import { SQL } from "bun";
 import type {
-  AccessCode, AgentCursor, AuditEvent, BulkStore, InsertCodeInput, InsertCodeResult, InsertMessageInput, InsertMessageResult,
-  LapsedLease, Message, Participants, PosterRow, ReceiptMark, ReceiptTimes, RoomSnapshot, RoomStatus, RoomSummary, Store, StoreDump,
+  AccessCode, AgentCursor, AuditEvent, InsertCodeInput, InsertCodeResult, InsertMessageInput, InsertMessageResult,
+  LapsedLease, Message, Participants, PosterRow, ReceiptMark, ReceiptTimes, RoomSnapshot, RoomStatus, RoomSummary,
 } from "../relay/types.ts";
+import type { BulkStore, Store, StoreDump } from "../relay/ports.ts";
 import { describePgError, isConnectionError, maskUrl, splitSchema, unavailable } from "./pg-errors.ts";
 import { PgBulkQueries } from "./pg-bulk.ts";
 import { PgCodeQueries } from "./pg-codes.ts";

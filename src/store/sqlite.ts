@@ -1,8 +1,9 @@
 import type { Database } from "bun:sqlite";
 import type {
-  AccessCode, AgentCursor, AuditEvent, BulkStore, InsertCodeInput, InsertCodeResult, InsertMessageInput, InsertMessageResult, LapsedLease,
-  Message, Participants, PosterRow, ReceiptMark, ReceiptTimes, RoomSnapshot, RoomStatus, RoomSummary, Store, StoreDump,
+  AccessCode, AgentCursor, AuditEvent, InsertCodeInput, InsertCodeResult, InsertMessageInput, InsertMessageResult,
+  LapsedLease, Message, Participants, PosterRow, ReceiptMark, ReceiptTimes, RoomSnapshot, RoomStatus, RoomSummary,
 } from "../relay/types.ts";
+import type { BulkStore, Store, StoreDump } from "../relay/ports.ts";
 import { BulkQueries } from "./bulk.ts";
 import { Checkpointer, CHECKPOINTER_DEFAULTS, type CheckpointerOptions } from "./checkpointer.ts";
 import { CodeQueries } from "./codes.ts";

@@ -1,7 +1,8 @@
 import { Database } from "bun:sqlite";
 import { closeSync, existsSync, openSync, rmSync, statSync } from "node:fs";
 import { hashCode, maskCode } from "../relay/codes.ts";
-import type { AuditEvent, Message, RoomStatus, StoredCode, StoreDump } from "../relay/types.ts";
+import type { AuditEvent, Message, RoomStatus } from "../relay/types.ts";
+import type { StoredCode, StoreDump } from "../relay/ports.ts";
 import { APPLICATION_ID } from "./migrations.ts";
 
 /** Thrown when a file is not a readable argybargy 1.0 database; the message names the row, never a code. */

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { STATUS } from "../../src/http/errors.ts";
-import type { BulkStore } from "../../src/relay/types.ts";
+import type { BulkStore } from "../../src/relay/ports.ts";
 import { newTestApp } from "../helpers.ts";
 import { bodyBytes, bodyCase, headerName, headerValue, paramValue, type BodyCase } from "./fuzz-arbitraries.ts";
 import { socketCase, runSocketCase } from "./fuzz-socket.ts";

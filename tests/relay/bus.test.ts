@@ -1,7 +1,8 @@
 import { expect, test } from "bun:test";
 import { LocalBus } from "../../src/relay/bus.ts";
 import { Relay } from "../../src/relay/relay.ts";
-import type { Agent, Bus } from "../../src/relay/types.ts";
+import type { Agent } from "../../src/relay/types.ts";
+import type { Bus } from "../../src/relay/ports.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import { ADMIN_TOKEN, testConfig, TestClock, AGENT_POST, INSERT_DEFAULTS } from "../helpers.ts";
 

@@ -2,7 +2,8 @@ import { expect, test } from "bun:test";
 import { issueCode } from "../../src/relay/access.ts";
 import { LocalBus } from "../../src/relay/bus.ts";
 import { Relay } from "../../src/relay/relay.ts";
-import type { Agent, Store } from "../../src/relay/types.ts";
+import type { Agent } from "../../src/relay/types.ts";
+import type { Store } from "../../src/relay/ports.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import { ADMIN_TOKEN, testConfig, TestClock, AGENT_POST } from "../helpers.ts";
 

@@ -3,7 +3,8 @@ import { issueCode } from "../../src/relay/access.ts";
 import { LocalBus } from "../../src/relay/bus.ts";
 import { Relay, type StreamEvent } from "../../src/relay/relay.ts";
 import { StreamSlots } from "../../src/relay/stream.ts";
-import type { Agent, Store } from "../../src/relay/types.ts";
+import type { Agent } from "../../src/relay/types.ts";
+import type { Store } from "../../src/relay/ports.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import { ADMIN_TOKEN, newTestRelay, testConfig, TestClock, AGENT_POST } from "../helpers.ts";
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { Relay } from "../../src/relay/relay.ts";
 import { RoomTails, TAIL_LENGTH } from "../../src/relay/tail.ts";
-import type { Bus } from "../../src/relay/types.ts";
+import type { Bus } from "../../src/relay/ports.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import { ADMIN_TOKEN, AGENT_POST, INSERT_DEFAULTS, newTestStore, TestClock, testConfig } from "../helpers.ts";
 

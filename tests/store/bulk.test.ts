@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { hashCode } from "../../src/relay/codes.ts";
-import type { Store } from "../../src/relay/types.ts";
+import type { Store } from "../../src/relay/ports.ts";
 import { StoreNotEmptyError } from "../../src/store/bulk.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import { newTestApp, INSERT_DEFAULTS } from "../helpers.ts";

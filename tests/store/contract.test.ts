@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import type { InsertCodeInput, InsertMessageInput, Message, Store } from "../../src/relay/types.ts";
+import type { InsertCodeInput, InsertMessageInput, Message } from "../../src/relay/types.ts";
+import type { Store } from "../../src/relay/ports.ts";
 import { INSERT_DEFAULTS } from "../helpers.ts";
 import { STORE_KINDS, type StoreSite } from "./stores.ts";
 

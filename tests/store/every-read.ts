@@ -1,5 +1,5 @@
 import { hashCode } from "../../src/relay/codes.ts";
-import type { Store } from "../../src/relay/types.ts";
+import type { Store } from "../../src/relay/ports.ts";
 
 /** Every read a user relies on, gathered from one store, so two stores can be compared whole. */
 export async function everyRead(store: Store, rooms: string[], viewers: string[], codes: string[]) {

@@ -1,7 +1,7 @@
 import { SQL } from "bun";
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
-import type { Store } from "../../src/relay/types.ts";
+import type { Store } from "../../src/relay/ports.ts";
 import { PgStore } from "../../src/store/postgres.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import { tempDir } from "../helpers.ts";
