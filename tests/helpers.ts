@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig, type Config } from "../src/config.ts";
 import { createApp } from "../src/http/app.ts";
+import { InFlight } from "../src/http/in-flight.ts";
 import { PromMetrics } from "../src/http/metrics.ts";
 import { LocalBus } from "../src/relay/bus.ts";
 import { Operator } from "../src/relay/operator.ts";
@@ -104,8 +105,9 @@ export async function readAnswer(res: Response): Promise<{ status: number; heade
 export function newTestApp(env: Record<string, string> = {}) {
   const t = newTestRelay(env);
   const errors: unknown[] = [];
+  const inFlight = new InFlight();
   const app = createApp({
-    relay: t.relay, operator: t.operator, config: t.config, metrics: t.metrics, startedMs: Date.now(), publicUrl: () => null,
+    relay: t.relay, operator: t.operator, config: t.config, metrics: t.metrics, inFlight, startedMs: Date.now(), publicUrl: () => null,
     logError: (_id, err) => errors.push(err),
   });
   /** Sends a request; `body` objects are JSON-encoded, strings sent as they are. */
@@ -124,5 +126,5 @@ export function newTestApp(env: Record<string, string> = {}) {
     code,
     req: (method: string, path: string, body?: unknown) => req(method, path, { body, headers: { authorization: `Bearer ${code}` } }),
   });
-  return { ...t, app, req, admin, invite, asAgent, errors };
+  return { ...t, app, req, admin, invite, asAgent, errors, inFlight };
 }

@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import type { ConsolaInstance } from "consola";
 import { VERSION, type Config } from "../config.ts";
 import { createApp, type App } from "../http/app.ts";
+import { InFlight } from "../http/in-flight.ts";
 import { PromMetrics } from "../http/metrics.ts";
 import { LocalBus } from "../relay/bus.ts";
 import { newSecret } from "../relay/codes.ts";
@@ -80,8 +81,9 @@ export async function startServer(config: Config, log: ConsolaInstance = createL
       else dataDir.writeToken(token);
     },
   });
+  const inFlight = new InFlight();
   const app = createApp({
-    relay, operator, config, metrics, startedMs: Date.now(), publicUrl: () => dataDir.readUrl(),
+    relay, operator, config, metrics, inFlight, startedMs: Date.now(), publicUrl: () => dataDir.readUrl(),
     logError: (id, err) => log.error(`request ${id} failed:`, { request_id: id }, err),
     storeHealthy: pg ? () => pg.ping() : undefined,
   });
@@ -117,6 +119,8 @@ export async function startServer(config: Config, log: ConsolaInstance = createL
       clearInterval(purge);
       // Every parked poll answers from a fresh snapshot before the sockets are closed.
       await relay.shutdown();
+      // A handler whose client is gone (or whose answer Bun dropped) may still be writing.
+      await inFlight.idle(IN_FLIGHT_GRACE_MS);
       // Elysia's graceful stop does not resolve promptly even when idle; a short pause lets the
       // answers just produced reach their sockets, then the rest are closed.
       await new Promise((r) => setTimeout(r, 50));
@@ -127,6 +131,9 @@ export async function startServer(config: Config, log: ConsolaInstance = createL
     })()),
   };
 }
+
+/** Longest a shutdown waits for handlers still running once the parked polls have answered. */
+const IN_FLIGHT_GRACE_MS = 2000;
 
 /** Longest a shutdown may take before the process gives up waiting (SPEC §7.14: exit 0 within 5 s). */
 export const SHUTDOWN_GRACE_MS = 5000;

@@ -3,6 +3,7 @@ import { RelayError } from "../relay/errors.ts";
 import { readBody } from "./body.ts";
 import type { AppDeps } from "./deps.ts";
 import { BASE_HEADERS, errorResponse, internalResponse, JSON_HEADERS, notFound } from "./errors.ts";
+import { InFlight } from "./in-flight.ts";
 import { PromMetrics } from "./metrics.ts";
 import { pathOf, RouteTable } from "./route-table.ts";
 import { mountRoutes } from "./router.ts";
@@ -16,8 +17,11 @@ export type { AppDeps, RouteDeps } from "./deps.ts";
 export function createApp(deps: AppDeps) {
   const { config } = deps;
   const metrics = deps.metrics ?? new PromMetrics(config.metricsRooms, false);
+  const inFlight = deps.inFlight ?? new InFlight();
+  metrics.sample("http_requests_in_flight", () => inFlight.count);
   // Answers given before routing (CORS preflight, 404, 405, 413) never reach onAfterResponse.
   const early = (res: Response) => {
+    inFlight.end();
     metrics.count("http_requests_total", 1, "unmatched", STATUS_CLASS[Math.floor(res.status / 100)] ?? "other");
     return res;
   };
@@ -27,6 +31,7 @@ export function createApp(deps: AppDeps) {
 
   const app = new Elysia({ serve: { idleTimeout: Math.min(255, config.maxWait + 15), reusePort: false } })
     .onRequest(({ request, set }) => {
+      inFlight.begin();
       Object.assign(set.headers, BASE_HEADERS);
       const origin = request.headers.get("origin");
       const corsHeaders: Record<string, string> = origin !== null && cors.has(origin) ? { "access-control-allow-origin": origin, vary: "Origin" } : {};
@@ -67,6 +72,7 @@ export function createApp(deps: AppDeps) {
       return res;
     })
     .onAfterResponse(({ route, set, responseValue }) => {
+      inFlight.end();
       const status = responseValue instanceof Response ? responseValue.status : typeof set.status === "number" ? set.status : 200;
       metrics.count("http_requests_total", 1, route || "unmatched", STATUS_CLASS[Math.floor(status / 100)] ?? "other");
     });

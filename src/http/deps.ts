@@ -1,6 +1,7 @@
 import type { Config } from "../config.ts";
 import type { Operator } from "../relay/operator.ts";
 import type { Relay } from "../relay/relay.ts";
+import type { InFlight } from "./in-flight.ts";
 import type { PromMetrics } from "./metrics.ts";
 
 /** What the HTTP layer is built from; every route module takes this one object. */
@@ -17,6 +18,8 @@ export interface AppDeps {
   storeHealthy?: () => Promise<boolean>;
   /** The registry `/metrics` exposes (give the Relay the same one); a private one when absent. */
   metrics?: PromMetrics;
+  /** Counts the requests being handled (shutdown waits for them); a private one when absent. */
+  inFlight?: InFlight;
 }
 
 /** Route modules share this context: AppDeps with the metrics registry always present. */

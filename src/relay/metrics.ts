@@ -30,6 +30,7 @@ export const METRICS = {
   auth_failed_total: { kind: "counter", help: "Requests with a missing or wrong credential, by kind (agent, admin, metrics).", labels: ["kind"] },
   store_seconds: { kind: "histogram", help: "Duration of store calls as the relay sees them (a post includes its group-commit turn), by operation.", labels: ["op"], buckets: LATENCY_BUCKETS },
   http_requests_total: { kind: "counter", help: "HTTP requests answered, by route pattern and status class.", labels: ["route", "status"] },
+  http_requests_in_flight: { kind: "gauge", help: "HTTP requests being handled right now (a parked poll until it answers, a stream until its first byte).", labels: [] },
   streams_open: { kind: "gauge", help: "SSE streams open right now (GET /messages/stream).", labels: [] },
   mcp_tool_calls_total: { kind: "counter", help: "MCP tool calls, by tool and outcome (ok, an error code such as rate_limited, or internal).", labels: ["tool", "outcome"] },
   mcp_tool_seconds: { kind: "histogram", help: "Duration of MCP tool calls, by tool (wait includes its parking).", labels: ["tool"], buckets: LATENCY_BUCKETS },

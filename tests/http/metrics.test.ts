@@ -69,6 +69,7 @@ describe("GET /metrics", () => {
       argybargy_auth_failed_total: "counter",
       argybargy_store_seconds: "histogram",
       argybargy_http_requests_total: "counter",
+      argybargy_http_requests_in_flight: "gauge",
       argybargy_streams_open: "gauge",
       argybargy_mcp_tool_calls_total: "counter",
       argybargy_mcp_tool_seconds: "histogram",
@@ -89,7 +90,10 @@ describe("GET /metrics", () => {
     // A parked poll shows in the gauge, and its wake-up lands in the latency histogram.
     const parked = bob.req("GET", "/messages?since=2&wait=20");
     for (let i = 0; i < 200 && t.relay.waiters.count() === 0; i++) await Bun.sleep(5);
-    expect(value(await scrape(t), "argybargy_polls_parked")).toBe(1);
+    const whileParked = await scrape(t);
+    expect(value(whileParked, "argybargy_polls_parked")).toBe(1);
+    // In flight: the parked poll and the scrape itself.
+    expect(value(whileParked, "argybargy_http_requests_in_flight")).toBe(2);
     expect((await alice.req("POST", "/messages", { text: "second" })).status).toBe(200);
     expect((await parked).json.messages.map((m: { text: string }) => m.text)).toEqual(["second"]);
 
@@ -120,9 +124,10 @@ describe("GET /metrics", () => {
       polls2xx: moved("argybargy_http_requests_total", { route: "/messages", status: "2xx" }),
       unmatched4xx: moved("argybargy_http_requests_total", { route: "unmatched", status: "4xx" }),
       parkedNow: value(after, "argybargy_polls_parked"),
+      inFlightNow: value(after, "argybargy_http_requests_in_flight"),
     }).toEqual({
       agentPosts: 2, operatorPosts: 1, delivered: 3, wakeups: 1, won: 1, lost: 1, notClaimable: 1, notFound: 1,
-      ratePost: 1, authAgent: 1, authAdmin: 1, polls2xx: 4, unmatched4xx: 1, parkedNow: 0,
+      ratePost: 1, authAgent: 1, authAdmin: 1, polls2xx: 4, unmatched4xx: 1, parkedNow: 0, inFlightNow: 1,
     });
     // The wake-up took a positive time no longer than the test; buckets are cumulative up to +Inf = count.
     const sum = value(after, "argybargy_wake_latency_seconds_sum");
