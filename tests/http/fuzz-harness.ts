@@ -34,6 +34,8 @@ export interface FuzzReport {
   unbuildable: number;
   /** Socket answers that came from Bun's HTTP parser, before our app, by status. */
   parserRejections: Record<string, number>;
+  /** Socket cases whose 2xx the app gave but Bun never wrote (a next request arrived behind it). */
+  droppedAnswers: number;
 }
 
 const AGENT_ROOM = "fuzz-room";
@@ -269,7 +271,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   const server = w.t.app.listen({ hostname: "127.0.0.1", port: 0 });
   const port = server.server!.port!;
   const routes = routeList(w.t.app as never);
-  const report: FuzzReport = { cases: 0, socketCases: 0, statuses: {}, unbuildable: 0, parserRejections: {} };
+  const report: FuzzReport = { cases: 0, socketCases: 0, statuses: {}, unbuildable: 0, parserRejections: {}, droppedAnswers: 0 };
   const kind = fc.oneof(
     { weight: Math.round((1 - opts.socketShare) * 100), arbitrary: httpCase(routes.length).map((c) => ({ socket: false as const, c })) },
     { weight: Math.round(opts.socketShare * 100), arbitrary: socketCase(routes.length).map((c) => ({ socket: true as const, c })) },

@@ -21,7 +21,7 @@ test(`${RUNS} generated requests: no 5xx, every error the envelope, nothing half
     console.error(`fuzz: FAILED with seed ${SEED} (replay: scripts/fuzz --seed ${SEED} --runs ${RUNS}${path ? ` --path ${path}` : ""})`);
     throw err;
   }
-  console.error(`fuzz: ${report.cases} cases (${report.socketCases} over sockets), statuses ${JSON.stringify(report.statuses)}, parser-level rejections ${JSON.stringify(report.parserRejections)}, ${report.unbuildable} unbuildable`);
+  console.error(`fuzz: ${report.cases} cases (${report.socketCases} over sockets), statuses ${JSON.stringify(report.statuses)}, parser-level rejections ${JSON.stringify(report.parserRejections)}, ${report.droppedAnswers} answers dropped by Bun behind a next request, ${report.unbuildable} unbuildable`);
   expect(report.cases).toBe(RUNS);
   expect(report.socketCases).toBeGreaterThan(0);
   // A share of the cases must reach the handlers and succeed, or the fuzzer only tests auth.
